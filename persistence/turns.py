@@ -2,9 +2,9 @@
 
 A batch runs in one transaction: it reads the heads (status and ``last_seq``) of the
 conversations it appends to, locking them on PostgreSQL, gives each new message the next
-``seq`` in submission order, moves the heads, and inserts the rows. So ``seq`` is assigned
-in the transaction that inserts the row, with no gaps and no reuse, however many tasks
-or processes append at once.
+``seq`` in submission order, inserts the rows, and moves the heads to the newest seqs.
+So ``seq`` is assigned in the transaction that inserts the row, with no gaps and no
+reuse, however many tasks or processes append at once.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import bindparam, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.errors import ConversationClosed, NotFound, StoreError
@@ -82,10 +82,30 @@ class Appended:
 TurnOp = AppendMessage | UpdateMessage | RecordEvaluation
 TurnResult = Appended | None
 
-_move_head = (
+# Statements are built once: the IN lists expand at execution, so one compiled form serves.
+_heads = (
+    select(conversations.c.id, conversations.c.status, conversations.c.last_seq)
+    .where(conversations.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(conversations.c.id)
+    .with_for_update()
+)
+_stored_turns = select(messages).where(
+    tuple_(messages.c.conversation_id, messages.c.client_msg_id).in_(
+        bindparam("keys", expanding=True)
+    )
+)
+_insert_message = insert(messages)
+# After the insert, each head moves to its conversation's newest seq: one statement with
+# one parameter set, instead of a parameter set per conversation.
+_move_heads = (
     update(conversations)
-    .where(conversations.c.id == bindparam("head_id"))
-    .values(last_seq=bindparam("head_seq"), last_activity_at=bindparam("head_at"))
+    .where(conversations.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        last_seq=select(func.max(messages.c.seq))
+        .where(messages.c.conversation_id == conversations.c.id)
+        .scalar_subquery(),
+        last_activity_at=bindparam("now"),
+    )
 )
 _set_score = (
     update(conversations)
@@ -95,13 +115,19 @@ _set_score = (
 
 
 async def apply_turns(
-    conn: AsyncConnection, ops: Sequence[TurnOp]
+    conn: AsyncConnection, ops: Sequence[TurnOp], *, careful: bool
 ) -> list[TurnResult | StoreError]:
-    """Apply ``ops`` in order inside the open transaction of ``conn``."""
+    """Apply ``ops`` in order inside the open transaction of ``conn``.
+
+    Repeats of stored turns are rare (a resend after a reconnect), so the first attempt
+    (``careful=False``) inserts as if there were none, and the unique (conversation_id,
+    client_msg_id) refuses the batch if there is one. The careful attempt looks the stored
+    originals up first.
+    """
     results: list[TurnResult | StoreError] = [None] * len(ops)
     appends = [(i, op) for i, op in enumerate(ops) if isinstance(op, AppendMessage)]
     if appends:
-        await _append(conn, appends, results)
+        await _append(conn, appends, results, careful=careful)
     updates = [op for op in ops if isinstance(op, UpdateMessage)]
     evaluations = [op for op in ops if isinstance(op, RecordEvaluation)]
     updates += [
@@ -118,9 +144,32 @@ async def _append(
     conn: AsyncConnection,
     appends: list[tuple[int, AppendMessage]],
     results: list[TurnResult | StoreError],
+    *,
+    careful: bool,
 ) -> None:
-    known = await _existing_turns(conn, [op for _, op in appends])
     heads = await _conversation_heads(conn, {op.conversation_id for _, op in appends})
+    known = await _existing_turns(conn, [op for _, op in appends]) if careful else {}
+    await _insert_appends(conn, appends, heads, known, results)
+    if careful:
+        return
+    # A repeat is answered even when the conversation has closed since its original, and
+    # a refused turn inserts nothing that could reveal it: look those up.
+    refused = [(i, op) for i, op in appends if isinstance(results[i], ConversationClosed)]
+    if any(op.client_msg_id is not None for _, op in refused):
+        known = await _existing_turns(conn, [op for _, op in refused])
+        for index, op in refused:
+            if (original := known.get((op.conversation_id, op.client_msg_id))) is not None:
+                results[index] = Appended(message=original, duplicate=True)
+
+
+async def _insert_appends(
+    conn: AsyncConnection,
+    appends: list[tuple[int, AppendMessage]],
+    heads: dict[str, tuple[str, int]],
+    known: dict[tuple[str, str | None], Message],
+    results: list[TurnResult | StoreError],
+) -> None:
+    """Give each new message its seq, move the heads and insert; repeats get originals."""
     now = utcnow()
     rows: list[dict[str, Any]] = []
     for index, op in appends:
@@ -143,12 +192,9 @@ async def _append(
         if op.client_msg_id is not None:
             known[key] = message
     if rows:
-        moved = {row["conversation_id"] for row in rows}
-        await conn.execute(
-            _move_head,
-            [{"head_id": cid, "head_seq": heads[cid][1], "head_at": now} for cid in moved],
-        )
-        await conn.execute(insert(messages), rows)
+        await conn.execute(_insert_message, rows)
+        moved = sorted({row["conversation_id"] for row in rows})
+        await conn.execute(_move_heads, {"ids": moved, "now": now})
 
 
 async def _existing_turns(
@@ -158,10 +204,7 @@ async def _existing_turns(
     keys = {(op.conversation_id, op.client_msg_id) for op in ops if op.client_msg_id is not None}
     if not keys:
         return {}
-    query = select(messages).where(
-        tuple_(messages.c.conversation_id, messages.c.client_msg_id).in_(sorted(keys))
-    )
-    rows = (await conn.execute(query)).mappings()
+    rows = (await conn.execute(_stored_turns, {"keys": sorted(keys)})).mappings()
     return {(row["conversation_id"], row["client_msg_id"]): from_row(Message, row) for row in rows}
 
 
@@ -169,13 +212,8 @@ async def _conversation_heads(
     conn: AsyncConnection, ids: set[ConversationId]
 ) -> dict[str, tuple[str, int]]:
     """Status and last_seq of each conversation, locked on PostgreSQL in id order."""
-    query = (
-        select(conversations.c.id, conversations.c.status, conversations.c.last_seq)
-        .where(conversations.c.id.in_(sorted(ids)))
-        .order_by(conversations.c.id)
-        .with_for_update()
-    )
-    return {row.id: (row.status, row.last_seq) for row in await conn.execute(query)}
+    rows = await conn.execute(_heads, {"ids": sorted(ids)})
+    return {row.id: (row.status, row.last_seq) for row in rows}
 
 
 async def _update_messages(conn: AsyncConnection, ops: list[UpdateMessage]) -> None:

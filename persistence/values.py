@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-import os
+import random
 import time
 from datetime import UTC, datetime
 
 __all__ = ["as_utc", "new_id", "utcnow"]
+
+_LOW_62 = (1 << 62) - 1
 
 
 def new_id() -> str:
     """A new UUIDv7 (RFC 9562) as 32 hex digits.
 
     Time-ordered ids keep inserts at the right edge of the primary-key index, which is
-    cheaper than random UUIDv4 keys on both engines.
+    cheaper than random UUIDv4 keys on both engines. Ids need to be unique, not secret
+    (access is checked against the token, never inferred from an id), so the random bits
+    come from the ``random`` module, which is reseeded in a forked child; it is several
+    times faster than ``os.urandom`` here, on the hot path of every turn.
     """
     millis = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10))
-    value = (millis << 80) | rand
-    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 9562 variant
+    rand = random.getrandbits(74)
+    value = millis << 80 | 0x7 << 76 | (rand >> 62) << 64 | 0b10 << 62 | (rand & _LOW_62)
     return f"{value:032x}"
 
 

@@ -6,8 +6,10 @@ order in one transaction, commits, and only then resolves the callers' awaits. W
 commits, the next batch gathers, so batches grow with load and a lone write waits for no
 timer.
 
-A batch that the database refuses as a whole is retried one operation per transaction,
-so only the callers whose own rows fail get an error.
+``apply`` is first called with ``careful=False``: it may assume the common case and let
+a constraint refuse the batch when the assumption fails. A refused batch is retried with
+``careful=True`` in a new transaction, and if it is refused again, one operation per
+transaction, so that only the callers whose own rows fail get an error.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Sequence
+from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -30,9 +32,15 @@ logger = logging.getLogger(__name__)
 
 OpT = TypeVar("OpT")
 ResultT = TypeVar("ResultT")
+OpT_contra = TypeVar("OpT_contra", contravariant=True)
 
-# Applies a batch in the open transaction: one result, or one refusal, per operation.
-ApplyBatch = Callable[[AsyncConnection, Sequence[OpT]], Awaitable[list[ResultT | StoreError]]]
+
+class ApplyBatch(Protocol[OpT_contra, ResultT]):
+    """Applies a batch in the open transaction: one result, or one refusal, per operation."""
+
+    def __call__(
+        self, conn: AsyncConnection, ops: Sequence[OpT_contra], /, *, careful: bool
+    ) -> Awaitable[list[ResultT | StoreError]]: ...
 
 
 class GroupCommitWriter(Generic[OpT, ResultT]):
@@ -103,8 +111,10 @@ class GroupCommitWriter(Generic[OpT, ResultT]):
     async def _commit(self, batch: list[tuple[OpT, asyncio.Future[ResultT]]]) -> None:
         ops = [op for op, _ in batch]
         try:
-            async with self._db.write() as conn:
-                results = await self._apply(conn, ops)
+            try:
+                results = await self._apply_in_transaction(ops, careful=False)
+            except IntegrityError:
+                results = await self._apply_in_transaction(ops, careful=True)
         except (DBAPIError, OSError) as error:
             if len(batch) == 1:
                 _settle(batch[0][1], _as_store_error(error))
@@ -121,6 +131,12 @@ class GroupCommitWriter(Generic[OpT, ResultT]):
             return
         for (_, future), result in zip(batch, results, strict=True):
             _settle(future, result)
+
+    async def _apply_in_transaction(
+        self, ops: list[OpT], *, careful: bool
+    ) -> list[ResultT | StoreError]:
+        async with self._db.write() as conn:
+            return await self._apply(conn, ops, careful=careful)
 
 
 def _as_store_error(error: Exception) -> StoreError:

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from persistence.store import Store, open_store
+from realtime.runtime import tune_garbage_collector
 from realtime.settings import Settings
 
 __all__ = ["create_app"]
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             settings.database_url, pool_size=settings.database_pool_size
         ) as store:
             app.state.store = store
+            tune_garbage_collector()
             yield
 
     return Starlette(routes=[Route("/healthz", healthz)], lifespan=lifespan)

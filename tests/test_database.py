@@ -45,7 +45,14 @@ async def test_sqlite_runs_in_wal_with_normal_sync_busy_timeout_and_foreign_keys
         async with db.read() as conn:
             pragmas = {
                 name: await conn.scalar(text(f"PRAGMA {name}"))
-                for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+                for name in (
+                    "journal_mode",
+                    "synchronous",
+                    "busy_timeout",
+                    "foreign_keys",
+                    "wal_autocheckpoint",
+                    "cache_size",
+                )
             }
     finally:
         await db.dispose()
@@ -54,4 +61,6 @@ async def test_sqlite_runs_in_wal_with_normal_sync_busy_timeout_and_foreign_keys
         "synchronous": 1,
         "busy_timeout": 10000,
         "foreign_keys": 1,
+        "wal_autocheckpoint": 10000,
+        "cache_size": -65536,
     }

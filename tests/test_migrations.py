@@ -171,8 +171,8 @@ async def test_upgrade_creates_every_seed_constraint_and_index(db: Database) -> 
         assert key["referred_table"] == target
         assert key["referred_columns"] == ["id"]
         assert (key.get("options") or {}).get("ondelete") == ondelete
-    for name, (table, columns) in SEED_INDEXES.items():
-        assert schema[table]["indexes"][name]["column_names"] == columns
+    for name, (table, indexed) in SEED_INDEXES.items():
+        assert schema[table]["indexes"][name]["column_names"] == indexed
 
 
 async def test_upgrade_adds_what_the_protocol_needs(db: Database) -> None:

@@ -26,10 +26,10 @@ async def test_concurrent_submissions_share_transactions(
     batches: list[int] = []
 
     async def counting(
-        conn: AsyncConnection, ops: Sequence[TurnOp]
+        conn: AsyncConnection, ops: Sequence[TurnOp], *, careful: bool
     ) -> list[TurnResult | StoreError]:
         batches.append(len(ops))
-        return await apply_turns(conn, ops)
+        return await apply_turns(conn, ops, careful=careful)
 
     writer = GroupCommitWriter(store.db, counting, max_batch=1000)
     await writer.start()
@@ -49,10 +49,10 @@ async def test_max_batch_bounds_a_transaction(store: Store, conversation: Conver
     batches: list[int] = []
 
     async def counting(
-        conn: AsyncConnection, ops: Sequence[TurnOp]
+        conn: AsyncConnection, ops: Sequence[TurnOp], *, careful: bool
     ) -> list[TurnResult | StoreError]:
         batches.append(len(ops))
-        return await apply_turns(conn, ops)
+        return await apply_turns(conn, ops, careful=careful)
 
     writer = GroupCommitWriter(store.db, counting, max_batch=7)
     await writer.start()

@@ -47,6 +47,5 @@ class AnalyticsStore:
         query = query.order_by(
             analytics_snapshots.c.created_at.desc(), analytics_snapshots.c.id.desc()
         ).limit(limit)
-        async with self._db.read() as conn:
-            rows = (await conn.execute(query)).mappings().all()
+        rows = await self._db.fetch_all(query)
         return [from_row(AnalyticsSnapshot, row) for row in rows]

@@ -69,8 +69,7 @@ class AssessmentStore:
             NotFound: there is none.
         """
         query = select(assessment_configs).where(assessment_configs.c.id == config_id)
-        async with self._db.read() as conn:
-            row = (await conn.execute(query)).mappings().one_or_none()
+        row = await self._db.fetch_one(query)
         if row is None:
             raise NotFound(f"no assessment {config_id}")
         return from_row(AssessmentConfig, row)
@@ -81,6 +80,5 @@ class AssessmentStore:
             assessment_configs.c.platform_id == platform_id,
             assessment_configs.c.resource_link_id == resource_link_id,
         )
-        async with self._db.read() as conn:
-            row = (await conn.execute(query)).mappings().one_or_none()
+        row = await self._db.fetch_one(query)
         return None if row is None else from_row(AssessmentConfig, row)

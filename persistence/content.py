@@ -72,8 +72,7 @@ class ContentStore:
             generated_content.c.assessment_config_id == assessment_config_id,
             generated_content.c.content_hash == content_hash,
         )
-        async with self._db.read() as conn:
-            row = (await conn.execute(query)).mappings().one_or_none()
+        row = await self._db.fetch_one(query)
         return None if row is None else from_row(GeneratedContent, row)
 
     async def set_approved(
@@ -109,6 +108,5 @@ class ContentStore:
         if approved_only:
             query = query.where(generated_content.c.approved.is_(True))
         query = query.order_by(generated_content.c.created_at, generated_content.c.id)
-        async with self._db.read() as conn:
-            rows = (await conn.execute(query)).mappings().all()
+        rows = await self._db.fetch_all(query)
         return [from_row(GeneratedContent, row) for row in rows]

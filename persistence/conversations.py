@@ -85,8 +85,7 @@ class ConversationStore:
             NotFound: there is none.
         """
         query = select(conversations).where(conversations.c.id == conversation_id)
-        async with self._db.read() as conn:
-            row = (await conn.execute(query)).mappings().one_or_none()
+        row = await self._db.fetch_one(query)
         if row is None:
             raise NotFound(f"no conversation {conversation_id}")
         return from_row(Conversation, row)
@@ -150,8 +149,7 @@ class ConversationStore:
             .order_by(messages.c.seq)
             .limit(limit)
         )
-        async with self._db.read() as conn:
-            rows = (await conn.execute(query)).mappings().all()
+        rows = await self._db.fetch_all(query)
         return [from_row(Message, row) for row in rows]
 
     async def complete(
@@ -227,8 +225,7 @@ class ConversationStore:
             conversations.c.course_id == course_id,
             conversations.c.status == "active",
         )
-        async with self._db.read() as conn:
-            row = (await conn.execute(query)).mappings().one_or_none()
+        row = await self._db.fetch_one(query)
         return None if row is None else from_row(Conversation, row)
 
     async def _create(

@@ -12,14 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import orjson
 from sqlalchemy import Table, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, RowMapping, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql import Executable
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
@@ -110,6 +111,16 @@ class Database:
         """One read transaction, so that several queries see one snapshot."""
         async with self.engine.begin() as conn:
             yield conn
+
+    async def fetch_one(self, query: Executable) -> RowMapping | None:
+        """The one row ``query`` finds, or None; it must not find more."""
+        async with self.read() as conn:
+            return (await conn.execute(query)).mappings().one_or_none()
+
+    async def fetch_all(self, query: Executable) -> Sequence[RowMapping]:
+        """Every row ``query`` finds."""
+        async with self.read() as conn:
+            return (await conn.execute(query)).mappings().all()
 
     def upsert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
         """An INSERT with this engine's ``ON CONFLICT`` clauses (the two spell them alike)."""

@@ -89,8 +89,7 @@ class ProgressStore:
         query = select(student_progress).where(
             student_progress.c.user_id == user_id, student_progress.c.course_id == course_id
         )
-        async with self._db.read() as conn:
-            row = (await conn.execute(query)).mappings().one_or_none()
+        row = await self._db.fetch_one(query)
         return None if row is None else from_row(StudentProgress, row)
 
     async def for_course(self, course_id: str) -> list[StudentProgress]:
@@ -100,6 +99,5 @@ class ProgressStore:
             .where(student_progress.c.course_id == course_id)
             .order_by(student_progress.c.user_id)
         )
-        async with self._db.read() as conn:
-            rows = (await conn.execute(query)).mappings().all()
+        rows = await self._db.fetch_all(query)
         return [from_row(StudentProgress, row) for row in rows]

@@ -15,7 +15,7 @@ from persistence.records import Conversation, MessageId
 from persistence.schema import conversation_messages
 from persistence.store import Store
 from persistence.turns import AppendMessage, TurnOp, TurnResult, UpdateMessage, apply_turns
-from persistence.writer import GroupCommitWriter
+from persistence.writer import ApplyBatch, GroupCommitWriter
 from tests.conftest import TIMEOUT
 
 
@@ -24,14 +24,7 @@ async def test_concurrent_submissions_share_transactions(
 ) -> None:
     """100 concurrent appends commit in fewer transactions than appends."""
     batches: list[int] = []
-
-    async def counting(
-        conn: AsyncConnection, ops: Sequence[TurnOp], *, careful: bool
-    ) -> list[TurnResult | StoreError]:
-        batches.append(len(ops))
-        return await apply_turns(conn, ops, careful=careful)
-
-    writer = GroupCommitWriter(store.db, counting, max_batch=1000)
+    writer = GroupCommitWriter(store.db, _counting(batches), max_batch=1000)
     await writer.start()
     try:
         await asyncio.wait_for(
@@ -47,14 +40,7 @@ async def test_concurrent_submissions_share_transactions(
 async def test_max_batch_bounds_a_transaction(store: Store, conversation: Conversation) -> None:
     """No transaction takes more operations than max_batch."""
     batches: list[int] = []
-
-    async def counting(
-        conn: AsyncConnection, ops: Sequence[TurnOp], *, careful: bool
-    ) -> list[TurnResult | StoreError]:
-        batches.append(len(ops))
-        return await apply_turns(conn, ops, careful=careful)
-
-    writer = GroupCommitWriter(store.db, counting, max_batch=7)
+    writer = GroupCommitWriter(store.db, _counting(batches), max_batch=7)
     await writer.start()
     try:
         await asyncio.gather(*(writer.submit(_append(conversation, i)) for i in range(50)))
@@ -114,6 +100,18 @@ async def test_close_commits_what_is_queued_then_refuses(
     assert all(task.done() and not task.exception() for task in pending)
     with pytest.raises(WriterClosed, match="not running"):
         await writer.submit(UpdateMessage(message_id=MessageId("x"), content="y"))
+
+
+def _counting(batches: list[int]) -> ApplyBatch[TurnOp, TurnResult]:
+    """apply_turns, noting the size of each batch it applies."""
+
+    async def counting(
+        conn: AsyncConnection, ops: Sequence[TurnOp], *, careful: bool
+    ) -> list[TurnResult | StoreError]:
+        batches.append(len(ops))
+        return await apply_turns(conn, ops, careful=careful)
+
+    return counting
 
 
 def _append(conversation: Conversation, i: int) -> TurnOp:

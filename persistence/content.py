@@ -6,28 +6,18 @@ engines read.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-import orjson
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from persistence.database import Database
 from persistence.errors import NotFound, constraint_violation
-from persistence.records import GeneratedContent, JsonObject, from_row
+from persistence.records import GeneratedContent, from_row
 from persistence.schema import generated_content
 from persistence.values import new_id, utcnow
 
-__all__ = ["ContentStore", "content_hash"]
-
-
-def content_hash(source: str, parameters: JsonObject) -> str:
-    """The cache key of content generated from ``source`` with ``parameters``."""
-    canonical = orjson.dumps(
-        {"source": source, "parameters": parameters}, option=orjson.OPT_SORT_KEYS
-    )
-    return hashlib.sha256(canonical).hexdigest()
+__all__ = ["ContentStore"]
 
 
 class ContentStore:

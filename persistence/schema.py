@@ -45,6 +45,7 @@ __all__ = [
     "assessment_configs",
     "conversation_messages",
     "conversations",
+    "flashcard_states",
     "generated_content",
     "metadata",
     "student_progress",
@@ -204,4 +205,18 @@ Index(
     "idx_course_assignment",
     analytics_snapshots.c.course_id,
     analytics_snapshots.c.assignment_id,
+)
+
+# Per student and card, the FSRS scheduling state that carries across sessions.
+flashcard_states = Table(
+    "flashcard_states",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("user_id", Text, nullable=False),
+    Column("assessment_config_id", Text, ForeignKey("assessment_configs.id"), nullable=False),
+    Column("card_id", Text, nullable=False),
+    Column("state", Json, nullable=False),
+    Column("due", DateTime(timezone=True), nullable=False),
+    _timestamp("updated_at", nullable=False),
+    UniqueConstraint("user_id", "assessment_config_id", "card_id"),
 )

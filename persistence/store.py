@@ -11,6 +11,7 @@ from persistence.assessments import AssessmentStore
 from persistence.content import ContentStore
 from persistence.conversations import ConversationStore, TurnWriter
 from persistence.database import Database
+from persistence.flashcards import FlashcardStateStore
 from persistence.progress import ProgressStore
 from persistence.turns import apply_turns
 
@@ -33,6 +34,7 @@ class Store:
         self.progress = ProgressStore(db)
         self.content = ContentStore(db)
         self.analytics = AnalyticsStore(db)
+        self.flashcards = FlashcardStateStore(db)
 
 
 @contextlib.asynccontextmanager

@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from persistence.content import content_hash
 from persistence.errors import ConstraintViolation, NotFound
 from persistence.records import AssessmentConfig
 from persistence.store import Store
-
-
-def test_content_hash_depends_on_source_and_parameters_not_key_order() -> None:
-    """Equal inputs hash alike whatever their key order; any change changes the hash."""
-    base = content_hash("Photosynthesis makes sugar.", {"kind": "cloze", "count": 3})
-    assert base == content_hash("Photosynthesis makes sugar.", {"count": 3, "kind": "cloze"})
-    assert base != content_hash("Photosynthesis makes sugar!", {"kind": "cloze", "count": 3})
-    assert base != content_hash("Photosynthesis makes sugar.", {"kind": "cloze", "count": 4})
-    assert len(base) == 64
 
 
 async def test_put_caches_by_hash_unapproved(store: Store, assessment: AssessmentConfig) -> None:

@@ -1,0 +1,170 @@
+"""Where a conversation stands, derived from its stored turns alone.
+
+Nothing about a session lives only in memory: the opening reply's metadata records the
+order of the items (``plan``), and each student turn's metadata records its evaluation.
+Folding those evaluations over the plan gives the current item, each item's attempts and
+outcome, and what comes next, so a restarted server continues exactly where it was.
+
+The rules, per item: a correct answer masters it. A wrong (or partial) answer gets a
+hint and another try while attempts remain in the round. Once they are used up, the item
+either comes back at the end of the queue (flashcards: until shown ``max_attempts``
+times; ``mastery``: ``retry_rounds`` more times) or is done, missed.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import enum
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from assessment.answers import normalize
+from assessment.evaluation import Evaluation
+from assessment.spec import AssessmentSpec, Item
+
+__all__ = ["ItemRecord", "Outcome", "Session", "Turn"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Turn:
+    """One stored message, as the engines see it."""
+
+    role: Literal["user", "assistant", "system"]
+    content: str
+    metadata: Mapping[str, Any] | None = None
+
+
+class Outcome(enum.Enum):
+    """What an evaluation did to its item."""
+
+    MASTERED = "mastered"  # right: the item is done
+    RETRY = "retry"  # wrong, attempts left: a hint and another try
+    REQUEUED = "requeued"  # attempts used up; it comes back later in the session
+    MISSED = "missed"  # attempts used up for good: the item is done, not mastered
+
+
+@dataclasses.dataclass(slots=True)
+class ItemRecord:
+    """One item's history in this conversation."""
+
+    attempts: int = 0
+    attempts_in_round: int = 0
+    round: int = 0
+    first_credit: float | None = None
+    mastered: bool = False
+    done: bool = False
+    engaged: bool = False
+    misses: int = 0
+    covered: set[int] = dataclasses.field(default_factory=set)
+    answers: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def hint_level(self) -> int:
+        """Hints given on this item so far in this round (one per wrong try)."""
+        return self.attempts_in_round
+
+
+class Session:
+    """The state of one conversation: the queue of items and each item's record.
+
+    Args:
+        spec: the assessment.
+        plan: the order of the items' ids; ids no longer configured are skipped and new
+            ones go last.
+    """
+
+    def __init__(self, spec: AssessmentSpec, plan: Sequence[str] | None = None) -> None:
+        self.spec = spec
+        self.items: dict[str, Item] = {item.id: item for item in spec.items}
+        order = [i for i in (plan or ()) if i in self.items]
+        order += [i for i in self.items if i not in order]
+        self.plan = order
+        self.records = {item_id: ItemRecord() for item_id in order}
+        self.queue = collections.deque(order)
+        self.current: str | None = self.queue.popleft() if self.queue else None
+        self.last: tuple[Evaluation, Outcome] | None = None
+
+    @classmethod
+    def replay(cls, spec: AssessmentSpec, turns: Sequence[Turn]) -> Session:
+        """The session after ``turns``: the stored plan, then every stored evaluation."""
+        plan = next(
+            (t.metadata["plan"] for t in turns if t.metadata and "plan" in t.metadata), None
+        )
+        session = cls(spec, plan)
+        for turn in turns:
+            evaluation = Evaluation.from_metadata(turn.metadata) if turn.role == "user" else None
+            if evaluation is not None and evaluation.item_id == session.current:
+                session.apply(evaluation, turn.content)
+        return session
+
+    @property
+    def finished(self) -> bool:
+        """Every item is done."""
+        return self.current is None
+
+    @property
+    def current_item(self) -> Item | None:
+        """The item the student is answering now."""
+        return None if self.current is None else self.items[self.current]
+
+    @property
+    def items_done(self) -> int:
+        return sum(record.done for record in self.records.values())
+
+    def record(self, item_id: str) -> ItemRecord:
+        return self.records[item_id]
+
+    def apply(self, evaluation: Evaluation, answer: str) -> Outcome:
+        """Fold one evaluation of the current item, and the answer it graded, in."""
+        assert evaluation.item_id == self.current, "evaluations answer the current item"
+        record = self.records[evaluation.item_id]
+        record.attempts += 1
+        record.attempts_in_round += 1
+        if record.first_credit is None:
+            record.first_credit = evaluation.credit
+        record.covered.update(evaluation.covered)
+        record.engaged = record.engaged or evaluation.substantive
+        record.answers.append(normalize(answer))
+        if evaluation.verdict != "correct":
+            record.misses += 1
+        outcome = self._outcome(evaluation, record)
+        if outcome is not Outcome.RETRY:
+            self._advance(record, outcome)
+        self.last = (evaluation, outcome)
+        return outcome
+
+    def _outcome(self, evaluation: Evaluation, record: ItemRecord) -> Outcome:
+        if evaluation.verdict == "correct":
+            return Outcome.MASTERED
+        if record.attempts_in_round < self._attempts_per_round:
+            return Outcome.RETRY
+        if record.round + 1 < self._rounds:
+            return Outcome.REQUEUED
+        return Outcome.MISSED
+
+    def _advance(self, record: ItemRecord, outcome: Outcome) -> None:
+        assert self.current is not None
+        if outcome is Outcome.REQUEUED:
+            # The tutor has explained the item; the next round asks for all of it again.
+            record.round += 1
+            record.attempts_in_round = 0
+            record.covered.clear()
+            self.queue.append(self.current)
+        else:
+            record.done = True
+            record.mastered = outcome is Outcome.MASTERED
+        self.current = self.queue.popleft() if self.queue else None
+
+    @property
+    def _attempts_per_round(self) -> int:
+        # A flashcard is answered once per showing; a missed card comes back later.
+        return 1 if self.spec.assessment_type == "flashcards" else self.spec.max_attempts
+
+    @property
+    def _rounds(self) -> int:
+        if self.spec.assessment_type == "flashcards":
+            return self.spec.max_attempts
+        if self.spec.grading_schema == "mastery":
+            return 1 + self.spec.retry_rounds
+        return 1

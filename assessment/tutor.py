@@ -1,0 +1,183 @@
+"""The tutor: grades each student turn and produces the next reply as a stream of text.
+
+It does no socket or database I/O. The server gives it the conversation so far (the
+stored turns, with their metadata) and stores what it returns: an evaluation in the
+student turn's metadata, a reply's text and metadata in the assistant message. The
+tutor speaks first: with no assistant turn yet, its reply is the greeting and the first
+item, and its metadata records the order of the items (``plan``).
+
+What happens next is decided by the session rules (``assessment.session``) and graded
+by the built-in grader. A chat assessment with an LLM configured speaks through the LLM
+(a Socratic prompt, told what to do next) and grades coverage of key points with a
+separate JSON call; when that JSON is unusable, the built-in grader decides.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from assessment import phrasing, prompts
+from assessment.evaluation import Evaluation
+from assessment.grader import grade, grade_coverage
+from assessment.grading import Score, score, struggles
+from assessment.llm import ChatClient, LLMError
+from assessment.session import Outcome, Session, Turn
+from assessment.spec import AssessmentSpec, Objective
+
+__all__ = ["AssessmentFinished", "Reply", "ReplyFailed", "Tutor"]
+
+logger = logging.getLogger(__name__)
+_TOKEN = re.compile(r"\s*\S+|\s+")
+
+
+class AssessmentFinished(Exception):
+    """Every item is done: there is nothing left to grade."""
+
+
+class ReplyFailed(Exception):
+    """The reply could not be finished; the text already streamed stands (status error)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Reply:
+    """A reply about to stream.
+
+    Attributes:
+        metadata: what to store with the assistant message (kind, the item it asks...).
+        chunks: the text, chunk by chunk; raises :class:`ReplyFailed` if it breaks off.
+    """
+
+    metadata: dict[str, Any]
+    chunks: AsyncIterator[str]
+
+
+class Tutor:
+    """Grades and replies for one assessment.
+
+    Args:
+        spec: the assessment.
+        llm: the client to speak and grade through (chat assessments with ``llm`` set).
+    """
+
+    def __init__(self, spec: AssessmentSpec, *, llm: ChatClient | None = None) -> None:
+        self.spec = spec
+        self._llm = llm
+
+    def session(self, turns: Sequence[Turn], plan: Sequence[str] | None = None) -> Session:
+        """The session after ``turns``; ``plan`` orders a session that has none yet."""
+        session = Session.replay(self.spec, turns)
+        if plan is not None and not any(t.metadata and "plan" in t.metadata for t in turns):
+            session = Session(self.spec, plan)
+        return session
+
+    async def evaluate(self, turns: Sequence[Turn], answer: str) -> Evaluation:
+        """Grade ``answer``, the student's reply to where ``turns`` left off.
+
+        Raises:
+            AssessmentFinished: every item is already done.
+        """
+        session = self.session(turns)
+        item = session.current_item
+        if item is None:
+            raise AssessmentFinished("every item is done")
+        if isinstance(item, Objective) and self._llm is not None:
+            covered = await self._llm_coverage(item, answer)
+            if covered is not None:
+                return grade_coverage(session, answer, covered, graded_by="llm")
+        return grade(session, answer)
+
+    def reply(self, turns: Sequence[Turn], *, plan: Sequence[str] | None = None) -> Reply:
+        """The reply to the last of ``turns`` (or the opening, if the tutor has not spoken)."""
+        session = self.session(turns, plan)
+        opening = not any(turn.role == "assistant" for turn in turns)
+        metadata: dict[str, Any] = {"kind": "opening" if opening else "feedback"}
+        if opening:
+            metadata["plan"] = list(session.plan)
+        last = _evaluated(turns)
+        if session.last is None or session.last[0] != last:
+            last = None  # the last turn was not graded: nothing to give feedback on
+        if not opening and last is not None and session.last is not None:
+            metadata["outcome"] = session.last[1].value
+            metadata["item_id"] = last.item_id
+        metadata["asks"] = session.current
+        if self._llm is not None:
+            messages = prompts.tutor_messages(session, turns, opening=opening, score=score(session))
+            return Reply(metadata=metadata, chunks=self._llm_chunks(messages))
+        text = self._builtin_text(session, opening=opening, answered=last is not None)
+        return Reply(metadata=metadata, chunks=_chunks(text))
+
+    def score(self, turns: Sequence[Turn]) -> Score:
+        """The score after ``turns``."""
+        return score(self.session(turns))
+
+    def struggles(self, turns: Sequence[Turn]) -> dict[str, int]:
+        """Item id -> times missed, for student progress."""
+        return struggles(self.session(turns))
+
+    def _builtin_text(self, session: Session, *, opening: bool, answered: bool) -> str:
+        parts: list[str] = []
+        if opening:
+            parts.append(phrasing.greeting(session))
+        elif answered and session.last is not None:
+            evaluation, outcome = session.last
+            parts.append(phrasing.feedback(session, evaluation, outcome))
+            if outcome is Outcome.RETRY:
+                return "\n\n".join(parts)
+        item = session.current_item
+        if item is not None:
+            parts.append(phrasing.ask(session, item))
+        else:
+            engagement = self.spec.grading_schema == "engagement"
+            parts.append(phrasing.closing(score(session), engagement=engagement))
+        return "\n\n".join(parts)
+
+    async def _llm_chunks(self, messages: list[dict[str, str]]) -> AsyncIterator[str]:
+        assert self._llm is not None
+        try:
+            async for chunk in self._llm.stream(messages):
+                yield chunk
+        except LLMError as error:
+            raise ReplyFailed(str(error)) from error
+
+    async def _llm_coverage(self, item: Objective, answer: str) -> set[int] | None:
+        """The key points the LLM finds in ``answer``, or None if its reply is unusable."""
+        assert self._llm is not None
+        try:
+            content = await self._llm.complete(
+                prompts.grading_messages(item, answer), json_object=True
+            )
+        except LLMError as error:
+            logger.warning("LLM grading failed (%s); the built-in grader decides", error)
+            return None
+        return _parse_coverage(content, len(item.key_points))
+
+
+def _evaluated(turns: Sequence[Turn]) -> Evaluation | None:
+    """The evaluation of the last turn, if it is an evaluated student turn."""
+    if not turns or turns[-1].role != "user":
+        return None
+    return Evaluation.from_metadata(turns[-1].metadata)
+
+
+def _parse_coverage(content: str, count: int) -> set[int] | None:
+    try:
+        value = json.loads(content)
+    except ValueError:
+        return None
+    covered = value.get("covered") if isinstance(value, dict) else None
+    if not isinstance(covered, list):
+        return None
+    if not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < count for i in covered):
+        return None
+    return set(covered)
+
+
+async def _chunks(text: str) -> AsyncIterator[str]:
+    """The built-in tutor's text, a word (with the space before it) at a time."""
+    for token in _TOKEN.findall(text):
+        yield token

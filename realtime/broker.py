@@ -1,0 +1,83 @@
+"""Fan-out of conversation events, behind a small interface.
+
+Rooms publish every event of a conversation through a :class:`Broker` and subscribe to
+the conversations they have sockets for. The in-process broker delivers to the
+subscribers of this process; a Redis-backed broker implements the same interface for
+many processes, and the rooms do not change.
+
+Delivery never waits on a subscriber: ``deliver`` is a plain function that must only
+queue the event (a socket's bounded outbox does that), so one slow socket cannot delay
+the others.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator, Callable
+from typing import Protocol
+
+from protocol.messages import ServerFrame
+
+__all__ = ["Broker", "Event", "InProcessBroker"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """One event of a conversation.
+
+    Attributes:
+        conversation_id: the conversation.
+        frame: what the sockets are sent.
+        seq: the seq of the message the event belongs to (None for progress and the
+            like); a subscriber that sees a gap resynchronises from the database.
+        origin: the connection that caused it, if any (its sender gets an ``ack``
+            instead of the ``message``).
+    """
+
+    conversation_id: str
+    frame: ServerFrame
+    seq: int | None = None
+    origin: str | None = None
+
+
+Deliver = Callable[[Event], None]
+
+
+class Broker(Protocol):
+    """Publishes a conversation's events to every process that has listeners for it."""
+
+    async def publish(self, event: Event) -> None:
+        """Send ``event`` to every subscriber of its conversation."""
+
+    def subscribe(
+        self, conversation_id: str, deliver: Deliver
+    ) -> contextlib.AbstractAsyncContextManager[None]:
+        """Deliver the conversation's events to ``deliver`` until the block ends."""
+
+
+class InProcessBroker:
+    """The broker of a single process: subscribers are called directly."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[str, set[Deliver]] = {}
+
+    async def publish(self, event: Event) -> None:
+        # A copy: a subscriber may leave while this loop runs.
+        for deliver in tuple(self._subscribers.get(event.conversation_id, ())):
+            deliver(event)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, conversation_id: str, deliver: Deliver) -> AsyncIterator[None]:
+        subscribers = self._subscribers.setdefault(conversation_id, set())
+        subscribers.add(deliver)
+        try:
+            yield
+        finally:
+            subscribers.discard(deliver)
+            if not subscribers:
+                del self._subscribers[conversation_id]
+
+    def subscriber_count(self, conversation_id: str) -> int:
+        """How many subscribers a conversation has here (for metrics and tests)."""
+        return len(self._subscribers.get(conversation_id, ()))

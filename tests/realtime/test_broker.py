@@ -1,0 +1,47 @@
+"""The in-process broker: fan-out to a conversation's subscribers, always cleaned up."""
+
+from __future__ import annotations
+
+import pytest
+
+from protocol.messages import Progress
+from realtime.broker import Event, InProcessBroker
+
+PROGRESS = Progress(mastery_score=50.0, items_done=1, items_total=2)
+
+
+async def test_events_reach_every_subscriber_of_their_conversation_only() -> None:
+    """Both subscribers of c1 get its event, in order; c2's subscriber gets nothing."""
+    broker = InProcessBroker()
+    one: list[Event] = []
+    two: list[Event] = []
+    other: list[Event] = []
+    events = [Event(conversation_id="c1", frame=PROGRESS, seq=n) for n in (1, 2)]
+    async with (
+        broker.subscribe("c1", one.append),
+        broker.subscribe("c1", two.append),
+        broker.subscribe("c2", other.append),
+    ):
+        for event in events:
+            await broker.publish(event)
+    assert one == events and two == events and other == []
+
+
+async def test_subscriptions_end_with_their_block_even_on_error() -> None:
+    """Leaving the block (normally or by an exception) removes the subscriber."""
+    broker = InProcessBroker()
+    received: list[Event] = []
+    with pytest.raises(RuntimeError):
+        async with broker.subscribe("c1", received.append):
+            assert broker.subscriber_count("c1") == 1
+            raise RuntimeError("socket failed")
+    assert broker.subscriber_count("c1") == 0
+    await broker.publish(Event(conversation_id="c1", frame=PROGRESS))
+    assert received == []
+
+
+async def test_publishing_to_a_conversation_nobody_watches_is_harmless() -> None:
+    """An event with no subscribers goes nowhere and leaves no entry behind."""
+    broker = InProcessBroker()
+    await broker.publish(Event(conversation_id="c9", frame=PROGRESS))
+    assert broker.subscriber_count("c9") == 0

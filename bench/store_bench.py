@@ -25,7 +25,7 @@ from persistence.database import SQLITE_PRAGMAS
 from persistence.records import Conversation
 from persistence.store import Store, open_store
 from persistence.values import new_id
-from realtime.runtime import tune_garbage_collector
+from realtime.gc_tuning import tune_garbage_collector
 
 BASELINE_BATCH = 100
 

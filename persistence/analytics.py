@@ -2,21 +2,76 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from sqlalchemy import select
 
 from persistence.database import Database
 from persistence.records import AnalyticsSnapshot, JsonObject, from_row
-from persistence.schema import analytics_snapshots
-from persistence.values import new_id, utcnow
+from persistence.schema import analytics_snapshots, conversation_messages, conversations
+from persistence.values import as_utc, new_id, utcnow
 
 __all__ = ["AnalyticsStore"]
 
 
 class AnalyticsStore:
-    """Reads and writes ``analytics_snapshots``."""
+    """Computes analytics, and reads and writes ``analytics_snapshots``."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    async def compute(self, course_id: str, assignment_id: str | None = None) -> JsonObject:
+        """A course's (or one assessment's) figures as they stand now.
+
+        Attempts, completion rate, the distribution of completed scores (in bands of 20),
+        the average time to complete, and the items most often answered wrongly.
+        """
+        query = select(
+            conversations.c.id,
+            conversations.c.status,
+            conversations.c.mastery_score,
+            conversations.c.started_at,
+            conversations.c.completed_at,
+        ).where(conversations.c.course_id == course_id)
+        if assignment_id is not None:
+            query = query.where(conversations.c.assessment_config_id == assignment_id)
+        rows = await self._db.fetch_all(query)
+        completed = [row for row in rows if row["status"] == "completed"]
+        bands = {f"{low}-{low + 20}": 0 for low in range(0, 100, 20)}
+        for row in completed:
+            low = min(int(row["mastery_score"] // 20) * 20, 80)
+            bands[f"{low}-{low + 20}"] += 1
+        durations = [
+            (as_utc(row["completed_at"]) - as_utc(row["started_at"])).total_seconds()
+            for row in completed
+            if row["completed_at"] is not None and row["started_at"] is not None
+        ]
+        return {
+            "course_id": course_id,
+            "assignment_id": assignment_id,
+            "attempts": len(rows),
+            "completed": len(completed),
+            "completion_rate": round(len(completed) / len(rows), 4) if rows else 0.0,
+            "mastery_distribution": bands,
+            "average_seconds_to_complete": round(sum(durations) / len(durations), 1)
+            if durations
+            else None,
+            "most_missed": await self._most_missed([row["id"] for row in rows]),
+        }
+
+    async def _most_missed(self, conversation_ids: list[str], top: int = 10) -> list[JsonObject]:
+        if not conversation_ids:
+            return []
+        query = select(conversation_messages.c.metadata).where(
+            conversation_messages.c.conversation_id.in_(conversation_ids),
+            conversation_messages.c.role == "user",
+        )
+        misses: Counter[str] = Counter()
+        for row in await self._db.fetch_all(query):
+            evaluation = (row["metadata"] or {}).get("evaluation") or {}
+            if evaluation.get("verdict") in ("wrong", "partial"):
+                misses[str(evaluation.get("item_id"))] += 1
+        return [{"item_id": item, "misses": count} for item, count in misses.most_common(top)]
 
     async def write(
         self, course_id: str, snapshot_data: JsonObject, assignment_id: str | None = None

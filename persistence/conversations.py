@@ -107,12 +107,56 @@ class ConversationStore:
         )
         return await self._appended(op)
 
-    async def start_assistant(self, conversation_id: ConversationId, content: str = "") -> Message:
+    async def start_assistant(
+        self,
+        conversation_id: ConversationId,
+        content: str = "",
+        metadata: JsonObject | None = None,
+    ) -> Message:
         """Store the start of an assistant reply (status ``streaming``) and give it its seq."""
         op = AppendMessage(
-            conversation_id=conversation_id, role="assistant", content=content, status="streaming"
+            conversation_id=conversation_id,
+            role="assistant",
+            content=content,
+            status="streaming",
+            metadata=metadata,
         )
         return (await self._appended(op)).message
+
+    async def find_turn(self, conversation_id: str, client_msg_id: str) -> Message | None:
+        """The user turn stored under ``client_msg_id``, if any."""
+        query = select(messages).where(
+            messages.c.conversation_id == conversation_id,
+            messages.c.client_msg_id == client_msg_id,
+        )
+        row = await self._db.fetch_one(query)
+        return None if row is None else from_row(Message, row)
+
+    async def newest_messages(
+        self, conversation_id: str, after_seq: int, limit: int
+    ) -> list[Message]:
+        """The newest ``limit`` messages with ``seq > after_seq``, in seq order."""
+        query = (
+            select(messages)
+            .where(messages.c.conversation_id == conversation_id, messages.c.seq > after_seq)
+            .order_by(messages.c.seq.desc())
+            .limit(limit)
+        )
+        rows = await self._db.fetch_all(query)
+        return [from_row(Message, row) for row in reversed(rows)]
+
+    async def interrupt_streaming(self) -> int:
+        """Mark every reply still ``streaming`` as ``interrupted`` (after a crash).
+
+        Only for a server that owns every conversation (one process): it is called at
+        start-up, when no reply of this database can be running.
+        """
+        statement = (
+            update(messages).where(messages.c.status == "streaming").values(status="interrupted")
+        )
+        async with self._db.write() as conn:
+            result = await conn.execute(statement)
+        return result.rowcount
 
     async def flush_text(self, message_id: MessageId, content: str) -> None:
         """Save the text a streaming reply has so far."""

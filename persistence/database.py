@@ -61,9 +61,9 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def database_url_from_env() -> str:
-    """``DATABASE_URL`` from the environment, or the SQLite file default."""
-    return normalize_url(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+def database_url_from_env(url: str | None = None) -> str:
+    """``url``, else ``DATABASE_URL`` from the environment, else the SQLite file default."""
+    return normalize_url(url or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
 
 
 def _json_dumps(value: object) -> str:

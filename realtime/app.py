@@ -1,42 +1,72 @@
-"""The Starlette application: its lifespan owns the store; routes serve the API."""
+"""The Starlette application: the lifespan owns the store and the hub."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
 
-from persistence.store import Store, open_store
-from realtime.runtime import tune_garbage_collector
+from persistence.store import open_store
+from realtime import api
+from realtime.broker import InProcessBroker
+from realtime.demo import seed_demo
+from realtime.gc_tuning import tune_garbage_collector
+from realtime.hub import Hub
+from realtime.metrics import Metrics
 from realtime.settings import Settings
+from realtime.websocket import conversation_socket
 
 __all__ = ["create_app"]
+
+logger = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the application; the database is migrated and opened at start-up."""
     settings = settings or Settings.from_env()
+    metrics = Metrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_store(
             settings.database_url, pool_size=settings.database_pool_size
         ) as store:
-            app.state.store = store
+            if settings.demo:
+                for config in await seed_demo(store):
+                    logger.info("demo assessment %s: %s", config.assessment_type, config.id)
+            hub = Hub(store, InProcessBroker(), settings, metrics)
+            await hub.start()
+            app.state.hub = hub
             tune_garbage_collector()
-            yield
+            try:
+                yield
+            finally:
+                await hub.shutdown()
 
-    return Starlette(routes=[Route("/healthz", healthz)], lifespan=lifespan)
+    routes = [
+        Route("/healthz", healthz),
+        Route("/metrics", metrics_page),
+        WebSocketRoute("/ws/conversations/{conversation_id}", conversation_socket),
+        *api.routes,
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 async def healthz(request: Request) -> JSONResponse:
     """200 while the database answers."""
-    store: Store = request.app.state.store
-    async with store.db.read() as conn:
+    hub: Hub = request.app.state.hub
+    async with hub.store.db.read() as conn:
         await conn.execute(text("SELECT 1"))
     return JSONResponse({"status": "ok"})
+
+
+async def metrics_page(request: Request) -> Response:
+    """Prometheus text format."""
+    hub: Hub = request.app.state.hub
+    return Response(hub.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

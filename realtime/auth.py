@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
-__all__ = ["ALGORITHM", "AuthError", "Identity", "mint", "verify"]
+__all__ = ["ALGORITHM", "INSTRUCTOR", "LEARNER", "AuthError", "Identity", "mint", "verify"]
 
 ALGORITHM = "HS256"
 LEARNER = "Learner"

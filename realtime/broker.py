@@ -5,9 +5,9 @@ the conversations they have sockets for. The in-process broker delivers to the
 subscribers of this process; a Redis-backed broker implements the same interface for
 many processes, and the rooms do not change.
 
-Delivery never waits on a subscriber: ``deliver`` is a plain function that must only
-queue the event (a socket's bounded outbox does that), so one slow socket cannot delay
-the others.
+Publishing never waits: it is a plain call, and ``deliver`` is a plain function that
+must only queue the event (a socket's bounded outbox does that), so one slow socket
+cannot delay the others, and a reply's deltas can be published from a timer.
 """
 
 from __future__ import annotations
@@ -31,14 +31,16 @@ class Event:
         frame: what the sockets are sent.
         seq: the seq of the message the event belongs to (None for progress and the
             like); a subscriber that sees a gap resynchronises from the database.
-        origin: the connection that caused it, if any (its sender gets an ``ack``
-            instead of the ``message``).
+        origin: the connection that caused it, if any.
+        for_origin: what that connection gets instead of ``frame`` (the ``ack`` of its
+            turn, where the others get the ``message``); None: nothing.
     """
 
     conversation_id: str
     frame: ServerFrame
     seq: int | None = None
     origin: str | None = None
+    for_origin: ServerFrame | None = None
 
 
 Deliver = Callable[[Event], None]
@@ -47,8 +49,8 @@ Deliver = Callable[[Event], None]
 class Broker(Protocol):
     """Publishes a conversation's events to every process that has listeners for it."""
 
-    async def publish(self, event: Event) -> None:
-        """Send ``event`` to every subscriber of its conversation."""
+    def publish(self, event: Event) -> None:
+        """Send ``event`` to every subscriber of its conversation, without waiting."""
 
     def subscribe(
         self, conversation_id: str, deliver: Deliver
@@ -62,7 +64,7 @@ class InProcessBroker:
     def __init__(self) -> None:
         self._subscribers: dict[str, set[Deliver]] = {}
 
-    async def publish(self, event: Event) -> None:
+    def publish(self, event: Event) -> None:
         # A copy: a subscriber may leave while this loop runs.
         for deliver in tuple(self._subscribers.get(event.conversation_id, ())):
             deliver(event)

@@ -1,16 +1,21 @@
-"""The ``tutorchat`` command: ``migrate`` the database, ``serve`` the application."""
+"""The ``tutorchat`` command: ``serve``, ``migrate``, and ``token`` for local use."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
+import sys
 from collections.abc import Sequence
-
-import uvicorn
+from datetime import timedelta
 
 from persistence import migrate
 from persistence.database import Database, database_url_from_env
+from realtime.app import create_app
+from realtime.auth import INSTRUCTOR, LEARNER, mint
+from realtime.server import Server, uvicorn_config
+from realtime.settings import Settings
 
 __all__ = ["main"]
 
@@ -18,23 +23,48 @@ __all__ = ["main"]
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
-    command: int = args.run(args)
-    return command
+    status: int = args.run(args)
+    return status
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tutorchat", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
+    serve = commands.add_parser("serve", help="migrate, then run the server")
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument(
+        "--demo", action="store_true", help="seed one assessment of each type (demo mode)"
+    )
+    serve.set_defaults(run=_serve)
+
     migrate_cmd = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate_cmd.add_argument("--database-url", default=None, help="default: $DATABASE_URL")
     migrate_cmd.set_defaults(run=_migrate)
 
-    serve = commands.add_parser("serve", help="migrate, then run the server")
-    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    serve.set_defaults(run=_serve)
+    token = commands.add_parser("token", help="print a signed token (TUTORCHAT_SECRET)")
+    token.add_argument("--user", required=True, help="the user id (sub)")
+    token.add_argument("--course", required=True, help="the course id")
+    token.add_argument("--platform", default="demo", help="the platform id (default: demo)")
+    token.add_argument(
+        "--role",
+        action="append",
+        choices=[LEARNER, INSTRUCTOR],
+        help=f"repeatable; default: {LEARNER}",
+    )
+    token.add_argument("--hours", type=float, default=8.0, help="validity (default: 8)")
+    token.set_defaults(run=_token)
     return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    if args.demo:
+        settings = dataclasses.replace(settings, demo=True)
+    app = create_app(settings)
+    Server(uvicorn_config(app, settings, host=args.host, port=args.port)).run()
+    return 0
 
 
 def _migrate(args: argparse.Namespace) -> int:
@@ -50,14 +80,15 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(args: argparse.Namespace) -> int:
-    uvicorn.run(
-        "realtime.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        ws="websockets-sansio",
-        loop="uvloop",
-        http="httptools",
+def _token(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    token = mint(
+        settings.secret,
+        user_id=args.user,
+        course_id=args.course,
+        platform_id=args.platform,
+        roles=args.role or [LEARNER],
+        ttl=timedelta(hours=args.hours),
     )
+    sys.stdout.write(token + "\n")
     return 0

@@ -4,27 +4,75 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 
 from persistence.database import database_url_from_env
 
 __all__ = ["Settings"]
 
+DEV_SECRET = "tutorchat-development-secret-change-me-in-production-0123456789abcdef"
+
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
-    """What an operator can configure, with the defaults of a one-process SQLite server.
+    """What an operator can configure; the defaults are a one-process SQLite server.
 
-    Environment variables: ``DATABASE_URL`` (default: the SQLite file ``tutorchat.db``),
-    ``DATABASE_POOL_SIZE`` (PostgreSQL connections, default 10).
+    Each field is read from the environment variable named in the README's table
+    (``TUTORCHAT_`` and the field name in capitals, except ``DATABASE_URL``).
     """
 
     database_url: str
     database_pool_size: int = 10
+    secret: str = DEV_SECRET
+    allowed_origins: tuple[str, ...] = ()
+    max_frame_bytes: int = 64 * 1024
+    max_content_chars: int = 8000
+    hello_timeout: float = 10.0
+    heartbeat_interval: float = 25.0
+    heartbeat_timeout: float = 10.0
+    outbox_bytes: int = 1024 * 1024
+    coalesce_seconds: float = 0.030
+    flush_seconds: float = 1.0
+    replay_cap: int = 1000
+    rate_limit_turns: int = 30
+    rate_limit_seconds: float = 60.0
+    idle_abandon_seconds: float = 24 * 3600.0
+    sweep_seconds: float = 60.0
+    shutdown_grace: float = 5.0
+    per_message_deflate: bool = False
+    demo: bool = False
 
     @classmethod
-    def from_env(cls) -> Settings:
-        """Settings from the process environment."""
-        return cls(
-            database_url=database_url_from_env(),
-            database_pool_size=int(os.environ.get("DATABASE_POOL_SIZE", "10")),
-        )
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ``env`` (by default the process environment)."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {"database_url": database_url_from_env()}
+        if "DATABASE_URL" in env:
+            values["database_url"] = database_url_from_env(env["DATABASE_URL"])
+        for field in dataclasses.fields(cls):
+            name = (
+                "DATABASE_POOL_SIZE"
+                if field.name == "database_pool_size"
+                else f"TUTORCHAT_{field.name.upper()}"
+            )
+            if field.name == "database_url" or name not in env:
+                continue
+            values[field.name] = _parse(field.type, env[name], name)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _parse(kind: object, raw: str, name: str) -> object:
+    try:
+        match kind:
+            case "int":
+                return int(raw)
+            case "float":
+                return float(raw)
+            case "bool":
+                return raw.strip().lower() in {"1", "true", "yes", "on"}
+            case "tuple[str, ...]":
+                return tuple(part.strip() for part in raw.split(",") if part.strip())
+            case _:
+                return raw
+    except ValueError:
+        raise ValueError(f"{name}: cannot read {raw!r} as {kind}") from None

@@ -30,12 +30,16 @@ class Script:
             ``[DONE]``), ``error`` (an in-band error event), ``malformed`` (an event that
             is not JSON), ``stall`` (nothing, until the server is released), ``cut`` (the
             stream ends with no finish_reason).
+        gate, gate_after: if set, the stream pauses after ``gate_after`` chunks until the
+            event is set (a reply held mid-stream).
         json: for a request that is not streamed, the completion's message content.
         status: an HTTP error status to answer instead.
     """
 
     chunks: list[str] = dataclasses.field(default_factory=list)
     then: str = "finish"
+    gate: asyncio.Event | None = None
+    gate_after: int = 1
     json: str | None = None
     status: int = 200
 
@@ -74,7 +78,9 @@ class FakeLLM:
 
     async def _events(self, script: Script) -> AsyncIterator[str]:
         yield _event({"choices": [{"index": 0, "delta": {"role": "assistant"}}]})
-        for text in script.chunks:
+        for index, text in enumerate(script.chunks):
+            if script.gate is not None and index == script.gate_after:
+                await script.gate.wait()
             yield _event({"choices": [{"index": 0, "delta": {"content": text}}]})
         match script.then:
             case "finish":

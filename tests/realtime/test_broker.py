@@ -23,7 +23,7 @@ async def test_events_reach_every_subscriber_of_their_conversation_only() -> Non
         broker.subscribe("c2", other.append),
     ):
         for event in events:
-            await broker.publish(event)
+            broker.publish(event)
     assert one == events and two == events and other == []
 
 
@@ -36,12 +36,12 @@ async def test_subscriptions_end_with_their_block_even_on_error() -> None:
             assert broker.subscriber_count("c1") == 1
             raise RuntimeError("socket failed")
     assert broker.subscriber_count("c1") == 0
-    await broker.publish(Event(conversation_id="c1", frame=PROGRESS))
+    broker.publish(Event(conversation_id="c1", frame=PROGRESS))
     assert received == []
 
 
 async def test_publishing_to_a_conversation_nobody_watches_is_harmless() -> None:
     """An event with no subscribers goes nowhere and leaves no entry behind."""
     broker = InProcessBroker()
-    await broker.publish(Event(conversation_id="c9", frame=PROGRESS))
+    broker.publish(Event(conversation_id="c9", frame=PROGRESS))
     assert broker.subscriber_count("c9") == 0

@@ -1,0 +1,329 @@
+"""The HTTP API: JSON, authenticated with the protocol's token as ``Authorization: Bearer``.
+
+Errors are ``{"error": "..."}`` with 400 (malformed JSON), 401 (no or bad token),
+403 (wrong role or course), 404 (unknown id) or 422 (a field is wrong; the message
+names it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from assessment.generation import generate
+from assessment.llm import ChatClient
+from assessment.spec import AssessmentSpec, InvalidConfig
+from persistence.errors import NotFound
+from persistence.records import AssessmentConfig, Conversation
+from protocol.messages import ClientMsgId, MessageFrame, MessageId
+from realtime.auth import AuthError, Identity, verify
+from realtime.hub import Hub
+
+__all__ = ["routes"]
+
+MAX_PAGE = 1000
+
+
+class ApiError(Exception):
+    """An HTTP error answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class JSON(Response):
+    """A JSON response encoded with orjson (dataclasses and UTC timestamps included)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS)
+
+
+Handler = Callable[[Request, Hub, Identity], Awaitable[Response]]
+
+
+def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        hub: Hub = request.app.state.hub
+        try:
+            return await handler(request, hub, _identity(request, hub))
+        except ApiError as error:
+            return JSON({"error": str(error)}, status_code=error.status)
+        except NotFound as missing:
+            return JSON({"error": str(missing)}, status_code=404)
+        except InvalidConfig as invalid:
+            return JSON({"error": str(invalid)}, status_code=422)
+
+    endpoint.__name__ = handler.__name__
+    return endpoint
+
+
+def _identity(request: Request, hub: Hub) -> Identity:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(401, "missing bearer token")
+    try:
+        return verify(token.strip(), hub.settings.secret)
+    except AuthError as error:
+        raise ApiError(401, str(error)) from None
+
+
+def _instructor(identity: Identity, course_id: str | None = None) -> None:
+    if not identity.is_instructor:
+        raise ApiError(403, "instructors only")
+    if course_id is not None and identity.course_id != course_id:
+        raise ApiError(403, "not an instructor of this course")
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        raise ApiError(400, "the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(422, "the body must be a JSON object")
+    return body
+
+
+def _string(body: dict[str, Any], field: str) -> str:
+    value = body.get(field)
+    if not isinstance(value, str) or not value.strip():
+        raise ApiError(422, f"{field}: must be a non-empty string")
+    return value
+
+
+def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(422, f"{name}: must be a whole number") from None
+    if not low <= value <= high:
+        raise ApiError(422, f"{name}: must be from {low} to {high}")
+    return value
+
+
+# Assessments
+
+
+async def put_assessment(request: Request, hub: Hub, identity: Identity) -> Response:
+    """Create or replace the assessment of a resource link (instructors)."""
+    _instructor(identity)
+    body = await _body(request)
+    platform_id = _string(body, "platform_id")
+    if platform_id != identity.platform_id:
+        raise ApiError(403, "platform_id: not the token's platform")
+    threshold = body.get("mastery_threshold", 80)
+    ai_config: Any = body.get("ai_config")
+    AssessmentSpec.from_config(
+        assessment_type=body.get("assessment_type", ""),
+        grading_schema=body.get("grading_schema", ""),
+        mastery_threshold=threshold,
+        ai_config=ai_config,
+    )
+    config = await hub.store.assessments.upsert(
+        platform_id=platform_id,
+        resource_link_id=_string(body, "resource_link_id"),
+        assessment_type=body["assessment_type"],
+        grading_schema=body["grading_schema"],
+        ai_config=body["ai_config"],
+        created_by=identity.user_id,
+        mastery_threshold=float(threshold),
+    )
+    return JSON(_config(config, full=True))
+
+
+async def get_assessment(request: Request, hub: Hub, identity: Identity) -> Response:
+    """An assessment; its content (answers included) only for instructors."""
+    config = await hub.store.assessments.get(request.path_params["assessment_id"])
+    full = identity.is_instructor and identity.platform_id == config.platform_id
+    return JSON(_config(config, full=full))
+
+
+async def open_conversation(request: Request, hub: Hub, identity: Identity) -> Response:
+    """The student's active conversation of the assessment, created (201) if none."""
+    if not identity.is_learner:
+        raise ApiError(403, "learners only")
+    config = await hub.store.assessments.get(request.path_params["assessment_id"])
+    conversation, created = await hub.store.conversations.open_attempt(
+        config.id, identity.user_id, identity.course_id
+    )
+    if created:
+        await hub.runtime(conversation.id)  # the tutor speaks first
+    return JSON(_conversation(conversation), status_code=201 if created else 200)
+
+
+# Conversations
+
+
+async def get_conversation(request: Request, hub: Hub, identity: Identity) -> Response:
+    """A conversation, for its student or an instructor of its course."""
+    conversation = await _visible(request, hub, identity)
+    return JSON(_conversation(conversation))
+
+
+async def get_messages(request: Request, hub: Hub, identity: Identity) -> Response:
+    """A page of a conversation's messages after ``after_seq``."""
+    conversation = await _visible(request, hub, identity)
+    after = _int(request, "after_seq", 0, 0, 2**31)
+    limit = _int(request, "limit", 100, 1, MAX_PAGE)
+    messages = await hub.store.conversations.messages_after(conversation.id, after, limit)
+    frames = [
+        MessageFrame(
+            seq=m.seq,
+            id=MessageId(m.id),
+            role=m.role,
+            content=m.content,
+            status=m.status,
+            client_msg_id=ClientMsgId(m.client_msg_id) if m.client_msg_id else None,
+            created_at=m.created_at,
+        )
+        for m in messages
+    ]
+    return JSON({"messages": frames})
+
+
+async def _visible(request: Request, hub: Hub, identity: Identity) -> Conversation:
+    conversation = await hub.store.conversations.get(request.path_params["conversation_id"])
+    own = identity.user_id == conversation.user_id and identity.course_id == conversation.course_id
+    if not own and not (identity.is_instructor and identity.course_id == conversation.course_id):
+        raise ApiError(403, "not your conversation")
+    return conversation
+
+
+# Courses
+
+
+async def course_progress(request: Request, hub: Hub, identity: Identity) -> Response:
+    """Every student's progress in the course (instructors of the course)."""
+    course_id = request.path_params["course_id"]
+    _instructor(identity, course_id)
+    progress = await hub.store.progress.for_course(course_id)
+    return JSON({"progress": progress})
+
+
+async def course_analytics(request: Request, hub: Hub, identity: Identity) -> Response:
+    """POST: compute and keep a snapshot; GET: the snapshots, newest first."""
+    course_id = request.path_params["course_id"]
+    _instructor(identity, course_id)
+    assignment = request.query_params.get("assignment_id")
+    if request.method == "POST":
+        data = await hub.store.analytics.compute(course_id, assignment)
+        snapshot = await hub.store.analytics.write(course_id, data, assignment)
+        return JSON(snapshot, status_code=201)
+    snapshots = await hub.store.analytics.list(course_id, assignment)
+    return JSON({"snapshots": snapshots})
+
+
+# Generated content
+
+
+async def create_content(request: Request, hub: Hub, identity: Identity) -> Response:
+    """Generate items or cards from source text (cached by hash; unapproved)."""
+    _instructor(identity)
+    config = await hub.store.assessments.get(request.path_params["assessment_id"])
+    body = await _body(request)
+    kind = body.get("kind", config.assessment_type)
+    if kind not in ("fill_blank", "flashcards"):
+        raise ApiError(422, "kind: must be fill_blank or flashcards")
+    count = body.get("count", 10)
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100:
+        raise ApiError(422, "count: must be a whole number from 1 to 100")
+    terms = body.get("terms", [])
+    if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
+        raise ApiError(422, "terms: must be a list of strings")
+    tutor = await hub.tutor(config)
+    llm = None if tutor.spec.llm is None else ChatClient(tutor.spec.llm)
+    try:
+        content = await generate(
+            hub.store.content,
+            config.id,
+            _string(body, "source"),
+            kind,
+            count=count,
+            terms=terms,
+            llm=llm,
+        )
+    finally:
+        if llm is not None:
+            await llm.aclose()
+    return JSON(content, status_code=201)
+
+
+async def list_content(request: Request, hub: Hub, identity: Identity) -> Response:
+    """An assessment's generated content, approved or not (instructors)."""
+    _instructor(identity)
+    contents = await hub.store.content.list(request.path_params["assessment_id"])
+    return JSON({"content": contents})
+
+
+async def review_content(request: Request, hub: Hub, identity: Identity) -> Response:
+    """Approve or reject generated content; only approved content reaches students."""
+    _instructor(identity)
+    decision = request.path_params["decision"]
+    if decision not in ("approve", "reject"):
+        raise ApiError(404, f"no such decision {decision!r}: approve or reject")
+    approved = decision == "approve"
+    content = await hub.store.content.set_approved(
+        request.path_params["assessment_id"], request.path_params["content_hash"], approved
+    )
+    return JSON(content)
+
+
+def _config(config: AssessmentConfig, *, full: bool) -> dict[str, Any]:
+    shown = dataclasses.asdict(config)
+    if not full:
+        title = (config.ai_config or {}).get("title")
+        shown["ai_config"] = {"title": title} if title else {}
+    return shown
+
+
+def _conversation(conversation: Conversation) -> dict[str, Any]:
+    return {
+        "id": conversation.id,
+        "status": conversation.status,
+        "assessment_config_id": conversation.assessment_config_id,
+        "user_id": conversation.user_id,
+        "course_id": conversation.course_id,
+        "mastery_score": conversation.mastery_score,
+        "last_seq": conversation.last_seq,
+    }
+
+
+routes = [
+    Route("/api/assessments", _endpoint(put_assessment), methods=["PUT"]),
+    Route("/api/assessments/{assessment_id}", _endpoint(get_assessment), methods=["GET"]),
+    Route(
+        "/api/assessments/{assessment_id}/conversations",
+        _endpoint(open_conversation),
+        methods=["POST"],
+    ),
+    Route("/api/assessments/{assessment_id}/content", _endpoint(create_content), methods=["POST"]),
+    Route("/api/assessments/{assessment_id}/content", _endpoint(list_content), methods=["GET"]),
+    Route(
+        "/api/assessments/{assessment_id}/content/{content_hash}/{decision:str}",
+        _endpoint(review_content),
+        methods=["POST"],
+    ),
+    Route("/api/conversations/{conversation_id}", _endpoint(get_conversation), methods=["GET"]),
+    Route(
+        "/api/conversations/{conversation_id}/messages", _endpoint(get_messages), methods=["GET"]
+    ),
+    Route("/api/courses/{course_id}/progress", _endpoint(course_progress), methods=["GET"]),
+    Route(
+        "/api/courses/{course_id}/analytics",
+        _endpoint(course_analytics),
+        methods=["GET", "POST"],
+    ),
+]

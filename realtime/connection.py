@@ -1,0 +1,162 @@
+"""One client's socket as the rooms see it: a bounded outbox and the replay filter.
+
+Events reach a connection through :meth:`Connection.deliver`, which never waits: it
+encodes the frame and queues it. When the queued bytes pass the bound, the connection
+is closed with 4408 (slow consumer) and the client catches up by replay when it returns,
+so nothing is lost and nobody else waits for it.
+
+During a (re)join the connection buffers live events while the replay is read. It
+then sends ``welcome`` and the replayed messages, and passes the buffered and later
+events through a filter. The filter drops what the replay already gave (messages and
+starts at or below the replayed position, the deltas and ends of replies replayed in
+their final state) and trims deltas of a reply replayed mid-stream to what the client
+lacks. The client sees no seq twice and no gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import logging
+
+from protocol.codec import encode
+from protocol.errors import CLOSE_SLOW
+from protocol.messages import (
+    AssistantDelta,
+    AssistantEnd,
+    AssistantStart,
+    MessageFrame,
+    MessageId,
+    ServerFrame,
+)
+from realtime.auth import Identity
+from realtime.broker import Event
+
+__all__ = ["Connection"]
+
+logger = logging.getLogger(__name__)
+
+
+class Connection:
+    """The server's side of one authenticated socket.
+
+    Args:
+        connection_id: unique within the process; named in logs.
+        identity: who the token speaks for.
+        observer: an instructor watching: may read, may not send, cancel or complete.
+        outbox_bytes: the most encoded bytes queued before the socket counts as slow.
+    """
+
+    def __init__(
+        self, connection_id: str, identity: Identity, *, observer: bool, outbox_bytes: int
+    ) -> None:
+        self.id = connection_id
+        self.identity = identity
+        self.observer = observer
+        self._limit = outbox_bytes
+        self._queue: collections.deque[str] = collections.deque()
+        self._queued_bytes = 0
+        self._ready = asyncio.Event()
+        self.close_code: int | None = None
+        self._buffer: list[Event] | None = []
+        self._position = 0
+        self._held: dict[MessageId, int] = {}
+
+    # Outbox
+
+    def send(self, frame: ServerFrame) -> None:
+        """Queue ``frame``; past the byte bound, close the connection as slow instead."""
+        if self.close_code is not None:
+            return  # closing: what it misses, it gets by replay
+        text = encode(frame)
+        self._queue.append(text)
+        self._queued_bytes += len(text)
+        if self._queued_bytes > self._limit:
+            logger.info("> %s outbox over %d bytes: closing 4408", self.id, self._limit)
+            self.close(CLOSE_SLOW)
+        self._ready.set()
+
+    def close(self, code: int, *, flush: bool = False) -> None:
+        """Ask the writer to close the socket with ``code`` (the first code wins).
+
+        Args:
+            flush: send what is queued first (a shutdown); otherwise drop it (a slow
+                consumer catches up by replay).
+        """
+        if self.close_code is None:
+            self.close_code = code
+            if not flush:
+                self._queue.clear()
+                self._queued_bytes = 0
+        self._ready.set()
+
+    async def next_text(self) -> str | None:
+        """The next queued frame's text, waiting for one; None once closing and empty."""
+        while not self._queue:
+            if self.close_code is not None:
+                return None
+            self._ready.clear()
+            await self._ready.wait()
+        text = self._queue.popleft()
+        self._queued_bytes -= len(text)
+        return text
+
+    # Events
+
+    def deliver(self, event: Event) -> None:
+        """Take one event of the conversation (the broker's callback)."""
+        if self._buffer is not None:
+            self._buffer.append(event)
+        else:
+            self._apply(event)
+
+    def replayed(self, position: int, streaming: dict[MessageId, int]) -> None:
+        """The replay is sent: apply buffered events, then pass events live.
+
+        Args:
+            position: the highest seq the client now holds (its ``last_seq`` or the
+                newest replayed message).
+            streaming: replies replayed mid-stream, with the text length sent.
+        """
+        self._position = position
+        self._held = dict(streaming)
+        buffered, self._buffer = self._buffer or [], None
+        for event in buffered:
+            self._apply(event)
+
+    def _apply(self, event: Event) -> None:
+        frame: ServerFrame | None = event.frame
+        if event.origin == self.id:
+            frame = event.for_origin
+        if frame is None:
+            return
+        if event.seq is not None and event.seq <= self._position:
+            frame = self._already_held(frame)
+            if frame is None:
+                return
+        self.send(frame)
+
+    def _already_held(self, frame: ServerFrame) -> ServerFrame | None:
+        """What is left to send of an event about a message the replay covered."""
+        match frame:
+            case MessageFrame() | AssistantStart():
+                return None
+            case AssistantDelta() if frame.message_id in self._held:
+                held = self._held[frame.message_id]
+                end = frame.offset + len(frame.text)
+                if end <= held:
+                    return None
+                self._held[frame.message_id] = end
+                if frame.offset < held:
+                    return dataclasses.replace(
+                        frame, offset=held, text=frame.text[held - frame.offset :]
+                    )
+                return frame
+            case AssistantEnd() if frame.message_id in self._held:
+                del self._held[frame.message_id]
+                return frame
+            case AssistantDelta() | AssistantEnd():
+                return None  # replayed in its final state
+            case _:
+                return frame

@@ -1,0 +1,556 @@
+"""A live conversation: its sockets, its turn pipeline and the reply in flight.
+
+One worker per conversation answers the stored user turns in order: it grades a turn,
+stores the grade and the score, publishes ``progress``, then streams the tutor's reply.
+Each reply runs in a task of the server, not of any socket: a disconnect never stops
+it, and ``cancel`` or a shutdown does. Deltas are coalesced over a short window, and
+the text is saved about every second and at the end. When the tutor has nothing left
+to ask (or the student sends ``complete``), the conversation is completed: score,
+status and student progress are written, then ``completed`` is published.
+
+Everything the pipeline needs survives a restart in the database. On load, a
+conversation with no reply yet gets its opening. Every user turn with no reply (each
+reply's metadata names the turn it answers, ``in_reply_to``) is answered, and a
+finished conversation that was never completed is completed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import dataclasses
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Literal
+
+from fsrs import Card
+
+from assessment.scheduling import ratings, reschedule, session_order
+from assessment.session import Turn
+from assessment.spec import Flashcard
+from assessment.tutor import AssessmentFinished, ReplyFailed, Tutor
+from persistence.errors import ConversationClosed
+from persistence.records import AssessmentConfig, Conversation, Message
+from persistence.records import MessageId as StoredMessageId
+from persistence.store import Store
+from persistence.values import utcnow
+from protocol.messages import (
+    Ack,
+    AssistantDelta,
+    AssistantEnd,
+    AssistantStart,
+    ClientMsgId,
+    Completed,
+    ConversationInfo,
+    MessageFrame,
+    MessageId,
+    Progress,
+    Send,
+    Welcome,
+)
+from realtime.broker import Broker, Event
+from realtime.connection import Connection
+from realtime.metrics import Metrics
+from realtime.settings import Settings
+
+__all__ = ["ConversationRuntime", "Refused"]
+
+logger = logging.getLogger(__name__)
+
+
+class Refused(Exception):
+    """A client frame the conversation refuses; ``code`` is the protocol's error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclasses.dataclass(eq=False)
+class _Reply:
+    """The reply streaming now."""
+
+    message_id: MessageId
+    seq: int
+    started: float
+    text: str = ""
+    emitted: int = 0
+    emitted_at: float = 0.0
+    flushed_at: float = 0.0
+    stop_status: str | None = None
+    timer: asyncio.TimerHandle | None = None
+    pump: asyncio.Task[None] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Job:
+    kind: Literal["opening", "answer", "complete"]
+    turn: Message | None = None
+
+
+class ConversationRuntime:
+    """The in-process state of one conversation while it is in use."""
+
+    def __init__(
+        self,
+        *,
+        conversation: Conversation,
+        config: AssessmentConfig,
+        tutor: Tutor,
+        messages: Sequence[Message],
+        store: Store,
+        broker: Broker,
+        settings: Settings,
+        metrics: Metrics,
+        on_idle: Callable[[ConversationRuntime], None],
+    ) -> None:
+        self.id = conversation.id
+        self.conversation = conversation
+        self.config = config
+        self.tutor = tutor
+        self.messages = list(messages)
+        self.status = conversation.status
+        self.mastery_score = conversation.mastery_score
+        self.closing = conversation.status != "active"
+        self.reply: _Reply | None = None
+        self.members: set[Connection] = set()
+        self._store = store
+        self._broker = broker
+        self._settings = settings
+        self._metrics = metrics
+        self._on_idle = on_idle
+        self._jobs: collections.deque[_Job] = collections.deque()
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+        self._busy = False
+        self._subscription = contextlib.AsyncExitStack()
+        self._loop = asyncio.get_running_loop()
+        self._recover()
+
+    @property
+    def idle(self) -> bool:
+        """No socket, no job and no reply: the runtime may be dropped."""
+        return not self.members and not self._jobs and not self._busy
+
+    # Sockets
+
+    @contextlib.asynccontextmanager
+    async def attach(self, conn: Connection) -> AsyncIterator[None]:
+        """Make ``conn`` a member for the block; the room subscribes while it has members."""
+        if not self.members:
+            await self._subscription.enter_async_context(
+                self._broker.subscribe(self.id, self._fan_out)
+            )
+        self.members.add(conn)
+        try:
+            yield
+        finally:
+            self.members.discard(conn)
+            if not self.members:
+                await self._subscription.aclose()
+            self._on_idle(self)
+
+    async def replay(self, conn: Connection, last_seq: int) -> int:
+        """Send ``welcome`` and every message after ``last_seq``, then go live.
+
+        ``conn`` must already be attached: live events that race the read are buffered
+        by it and filtered, so nothing is lost and nothing is sent twice.
+
+        Returns:
+            How many messages were replayed.
+        """
+        cap = self._settings.replay_cap
+        rows = await self._store.conversations.newest_messages(self.id, last_seq, cap + 1)
+        recovered = len(rows) <= cap
+        rows = rows[-cap:]
+        # From here to conn.replayed() nothing awaits: memory and the stream agree.
+        current = {message.id: message for message in self.messages}
+        streaming: dict[MessageId, int] = {}
+        frames = []
+        for row in rows:
+            message = current.get(row.id, row)
+            content, status = message.content, message.status
+            if self.reply is not None and message_id_of(self.reply) == row.id:
+                content, status = self.reply.text, "streaming"
+                streaming[self.reply.message_id] = len(content)
+            frames.append(
+                _message_frame(dataclasses.replace(message, content=content, status=status))
+            )
+        head = max([0, *(row.seq for row in rows), *(m.seq for m in self.messages)])
+        # A last_seq beyond the head replays nothing, and later messages still come.
+        position = max([min(last_seq, head), *(row.seq for row in rows)])
+        conn.send(
+            Welcome(
+                conversation=ConversationInfo(
+                    id=self.id,
+                    status=self.status,
+                    assessment_type=self.config.assessment_type,
+                    mastery_score=self.mastery_score,
+                    last_seq=head,
+                ),
+                recovered=recovered,
+                replay=len(frames),
+            )
+        )
+        for frame in frames:
+            conn.send(frame)
+        conn.replayed(position, streaming)
+        self._metrics.replay_messages.observe(len(frames))
+        return len(frames)
+
+    def _fan_out(self, event: Event) -> None:
+        for conn in tuple(self.members):
+            conn.deliver(event)
+
+    # Client frames
+
+    async def submit_turn(self, conn: Connection, frame: Send, allowed: bool) -> bool:
+        """Store a student's turn and acknowledge it after commit.
+
+        The checks go in the protocol's order: a repeat gets its original ack whatever
+        the conversation's state and is never rate-limited; then a closed conversation
+        refuses; then the rate limit.
+
+        Args:
+            allowed: the connection's rate limit lets one more turn through.
+
+        Returns:
+            True if a new turn was stored (False: a repeat, answered with its ack).
+
+        Raises:
+            Refused: conversation_closed or rate_limited.
+        """
+        if self.closing or not allowed:
+            await self._refuse_turn(conn, frame)
+            return False
+        try:
+            appended = await self._store.conversations.append_user_turn(
+                self.id, frame.client_msg_id, frame.content
+            )
+        except ConversationClosed:
+            raise Refused("conversation_closed", "the conversation is over") from None
+        message = appended.message
+        ack = Ack(
+            client_msg_id=frame.client_msg_id,
+            message_id=MessageId(message.id),
+            seq=message.seq,
+            duplicate=appended.duplicate,
+        )
+        if appended.duplicate:
+            conn.send(ack)
+            return False
+        self.messages.append(message)
+        self._publish(_message_frame(message), message.seq, origin=conn.id, for_origin=ack)
+        self._metrics.turns.inc()
+        self._enqueue(_Job("answer", message))
+        return True
+
+    async def _refuse_turn(self, conn: Connection, frame: Send) -> None:
+        """A repeat still gets its original ack, however the conversation stands."""
+        original = await self._store.conversations.find_turn(self.id, frame.client_msg_id)
+        if original is not None:
+            conn.send(
+                Ack(
+                    client_msg_id=frame.client_msg_id,
+                    message_id=MessageId(original.id),
+                    seq=original.seq,
+                    duplicate=True,
+                )
+            )
+            return
+        if self.closing:
+            raise Refused("conversation_closed", "the conversation is over")
+        raise Refused("rate_limited", "too many turns; wait a moment")
+
+    def cancel(self, message_id: str) -> None:
+        """Stop the reply in flight (it ends ``cancelled``).
+
+        Raises:
+            Refused: unknown_message, if that reply is not in flight.
+        """
+        reply = self.reply
+        if reply is None or reply.message_id != message_id or reply.pump is None:
+            raise Refused("unknown_message", f"no reply {message_id} is in flight")
+        reply.stop_status = "cancelled"
+        reply.pump.cancel()
+
+    def request_complete(self) -> None:
+        """The student ends the assessment: it is scored once pending turns are answered.
+
+        Raises:
+            Refused: conversation_closed, if it is already over.
+        """
+        if self.closing:
+            raise Refused("conversation_closed", "the conversation is over")
+        self.closing = True
+        self._enqueue(_Job("complete"))
+
+    async def abandoned(self, conversation: Conversation) -> None:
+        """The idle sweeper abandoned this conversation: tell its sockets."""
+        self.status = conversation.status
+        self.closing = True
+        self._publish_completed()
+
+    # The worker
+
+    async def run(self) -> None:
+        """Answer jobs in order until stopped (the hub owns this task)."""
+        while not self._stopping:
+            if not self._jobs:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            job = self._jobs.popleft()
+            self._busy = True
+            try:
+                await self._run(job)
+            except Exception:
+                logger.exception("conversation %s: %s job failed", self.id, job.kind)
+            finally:
+                self._busy = False
+            self._on_idle(self)
+
+    async def stop(self, grace: float) -> None:
+        """Let the reply in flight finish for ``grace`` seconds, then interrupt it."""
+        self._stopping = True
+        self._wakeup.set()
+        reply = self.reply
+        if reply is None or reply.pump is None:
+            return
+        done, _ = await asyncio.wait([reply.pump], timeout=grace)
+        if not done:
+            reply.stop_status = "interrupted"
+            reply.pump.cancel()
+
+    async def _run(self, job: _Job) -> None:
+        match job.kind:
+            case "opening":
+                await self._stream_reply(self.messages, None)
+            case "answer":
+                assert job.turn is not None
+                await self._answer(job.turn)
+            case "complete":
+                await self._complete()
+
+    async def _answer(self, turn: Message) -> None:
+        before = self._transcript(until=turn.seq, include=False)
+        evaluation = (turn.metadata or {}).get("evaluation")
+        if evaluation is None:
+            try:
+                graded = await self.tutor.evaluate(_turns(before), turn.content)
+            except AssessmentFinished:
+                graded = None
+            if graded is not None:
+                await self._record(turn, {"evaluation": graded.to_metadata()})
+        await self._stream_reply(self._transcript(until=turn.seq, include=True), turn.seq)
+        # Completed only after the last reply: turns still queued get theirs first.
+        pending = any(job.kind == "answer" for job in self._jobs)
+        if not pending and self.tutor.session(_turns(self.messages)).finished:
+            await self._complete()
+
+    async def _record(self, turn: Message, metadata: dict[str, object]) -> None:
+        updated = dataclasses.replace(turn, metadata=(turn.metadata or {}) | metadata)
+        self.messages = [updated if m.id == turn.id else m for m in self.messages]
+        score = self.tutor.score(_turns(self.messages))
+        await self._store.conversations.record_evaluation(
+            self.id, turn.id, updated.metadata or {}, score.mastery_score
+        )
+        self.mastery_score = score.mastery_score
+        self._publish(
+            Progress(
+                mastery_score=score.mastery_score,
+                items_done=score.items_done,
+                items_total=score.items_total,
+            )
+        )
+
+    async def _stream_reply(self, transcript: Sequence[Message], in_reply_to: int | None) -> None:
+        started = self._loop.time()
+        plan = await self._plan() if in_reply_to is None else None
+        reply = self.tutor.reply(_turns(transcript), plan=plan)
+        metadata = reply.metadata | {"in_reply_to": in_reply_to}
+        message = await self._store.conversations.start_assistant(self.id, metadata=metadata)
+        self.messages.append(message)
+        live = _Reply(message_id=MessageId(message.id), seq=message.seq, started=started)
+        live.flushed_at = started
+        self.reply = live
+        self._publish(AssistantStart(message_id=live.message_id, seq=live.seq), live.seq)
+        self._metrics.replies_in_flight.inc()
+        live.pump = asyncio.create_task(self._pump(live, reply.chunks))
+        try:
+            await asyncio.wait([live.pump])
+        finally:
+            await self._finish(live)
+
+    async def _pump(self, live: _Reply, chunks: AsyncIterator[str]) -> None:
+        async for chunk in chunks:
+            live.text += chunk
+            self._coalesce(live)
+            if self._loop.time() - live.flushed_at >= self._settings.flush_seconds:
+                live.flushed_at = self._loop.time()
+                await self._store.conversations.flush_text(message_id_of(live), live.text)
+
+    def _coalesce(self, live: _Reply) -> None:
+        """Emit now if the window has passed, else once it has."""
+        if live.timer is not None:
+            return
+        wait = live.emitted_at + self._settings.coalesce_seconds - self._loop.time()
+        if wait <= 0:
+            self._emit(live)
+        else:
+            live.timer = self._loop.call_later(wait, self._emit, live)
+
+    def _emit(self, live: _Reply) -> None:
+        live.timer = None
+        text = live.text[live.emitted :]
+        if not text:
+            return
+        if live.emitted == 0:
+            self._metrics.first_delta_latency.observe(self._loop.time() - live.started)
+        delta = AssistantDelta(message_id=live.message_id, offset=live.emitted, text=text)
+        live.emitted = len(live.text)
+        live.emitted_at = self._loop.time()
+        self._publish(delta, live.seq)
+
+    async def _finish(self, live: _Reply) -> None:
+        if live.timer is not None:
+            live.timer.cancel()
+        self._emit(live)
+        status = _final_status(live)
+        await asyncio.shield(
+            self._store.conversations.finish_message(message_id_of(live), live.text, status)
+        )
+        self.messages = [
+            dataclasses.replace(m, content=live.text, status=status)
+            if m.id == message_id_of(live)
+            else m
+            for m in self.messages
+        ]
+        self.reply = None
+        self._metrics.replies_in_flight.dec()
+        self._publish(
+            AssistantEnd(message_id=live.message_id, status=status, length=len(live.text)),
+            live.seq,
+        )
+
+    async def _complete(self) -> None:
+        if self.status != "active":
+            return
+        turns = _turns(self.messages)
+        score = self.tutor.score(turns)
+        done = await self._store.conversations.complete(
+            self.id, mastery_score=score.mastery_score, missed=self.tutor.struggles(turns)
+        )
+        if self.config.assessment_type == "flashcards":
+            await self._reschedule_cards()
+        self.status = done.status
+        self.mastery_score = done.mastery_score
+        self.closing = True
+        self._publish_completed()
+
+    def _publish_completed(self) -> None:
+        self._publish(
+            Completed(
+                status=self.status,
+                mastery_score=self.mastery_score,
+                passed=self.mastery_score >= self.config.mastery_threshold,
+            )
+        )
+
+    async def _plan(self) -> list[str] | None:
+        """The order of a flashcard deck, by the student's FSRS schedule."""
+        if self.config.assessment_type != "flashcards":
+            return None
+        states = await self._store.flashcards.states(self.conversation.user_id, self.config.id)
+        cards = [item for item in self.tutor.spec.items if isinstance(item, Flashcard)]
+        return session_order(cards, states, utcnow())
+
+    async def _reschedule_cards(self) -> None:
+        user, deck = self.conversation.user_id, self.config.id
+        states = await self._store.flashcards.states(user, deck)
+        now = utcnow()
+        updated = reschedule(states, ratings(self.tutor.session(_turns(self.messages))), now)
+        await self._store.flashcards.save(
+            user,
+            deck,
+            {card: (state, Card.from_dict(state).due) for card, state in updated.items()},
+        )
+
+    # Helpers
+
+    def _recover(self) -> None:
+        """Queue what a restart left undone."""
+        if self.status != "active":
+            return
+        if not any(m.role == "assistant" for m in self.messages):
+            self._enqueue(_Job("opening"))
+        answered = {
+            (m.metadata or {}).get("in_reply_to") for m in self.messages if m.role == "assistant"
+        }
+        for message in self.messages:
+            if message.role == "user" and message.seq not in answered:
+                self._enqueue(_Job("answer", message))
+        if not self._jobs and self.tutor.session(_turns(self.messages)).finished:
+            self._enqueue(_Job("complete"))
+
+    def _enqueue(self, job: _Job) -> None:
+        self._jobs.append(job)
+        self._wakeup.set()
+
+    def _transcript(self, *, until: int, include: bool) -> list[Message]:
+        """Every message but the user turns after ``until`` (and ``until`` itself unless
+        ``include``): what the tutor knew when that turn was its latest."""
+        return [
+            m
+            for m in self.messages
+            if m.role != "user" or m.seq < until or (include and m.seq == until)
+        ]
+
+    def _publish(
+        self,
+        frame: Progress | Completed | MessageFrame | AssistantStart | AssistantDelta | AssistantEnd,
+        seq: int | None = None,
+        *,
+        origin: str | None = None,
+        for_origin: Ack | None = None,
+    ) -> None:
+        self._broker.publish(
+            Event(
+                conversation_id=self.id, frame=frame, seq=seq, origin=origin, for_origin=for_origin
+            )
+        )
+
+
+def message_id_of(live: _Reply) -> StoredMessageId:
+    """The stored message's id of a reply (the same string, the store's type)."""
+    return StoredMessageId(live.message_id)
+
+
+def _final_status(live: _Reply) -> str:
+    pump = live.pump
+    assert pump is not None and pump.done()
+    if pump.cancelled():
+        return live.stop_status or "interrupted"
+    error = pump.exception()
+    if error is None:
+        return "complete"
+    if not isinstance(error, ReplyFailed):
+        logger.error("reply %s failed", live.message_id, exc_info=error)
+    return "error"
+
+
+def _message_frame(message: Message) -> MessageFrame:
+    return MessageFrame(
+        seq=message.seq,
+        id=MessageId(message.id),
+        role=message.role,
+        content=message.content,
+        status=message.status,
+        client_msg_id=ClientMsgId(message.client_msg_id) if message.client_msg_id else None,
+        created_at=message.created_at,
+    )
+
+
+def _turns(messages: Sequence[Message]) -> list[Turn]:
+    return [Turn(role=m.role, content=m.content, metadata=m.metadata) for m in messages]  # type: ignore[arg-type]

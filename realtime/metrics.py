@@ -1,0 +1,53 @@
+"""Prometheus metrics of one server process (``GET /metrics``).
+
+Each application gets its own registry, so several can live in one process (tests).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+__all__ = ["Metrics"]
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class Metrics:
+    """The server's counters, gauges and histograms."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.open_sockets = Gauge("tutorchat_open_sockets", "Authenticated WebSockets", registry=r)
+        self.turns = Counter("tutorchat_turns", "User turns stored", registry=r)
+        self.replies_in_flight = Gauge(
+            "tutorchat_replies_in_flight", "Assistant replies streaming", registry=r
+        )
+        self.replay_messages = Histogram(
+            "tutorchat_replay_messages",
+            "Messages replayed after hello",
+            buckets=(0, 1, 5, 10, 50, 100, 500, 1000),
+            registry=r,
+        )
+        self.slow_consumer_closes = Counter(
+            "tutorchat_slow_consumer_closes", "Sockets closed 4408 for a full outbox", registry=r
+        )
+        self.refused_frames = Counter(
+            "tutorchat_refused_frames", "Frames answered with error", ["code"], registry=r
+        )
+        self.ack_latency = Histogram(
+            "tutorchat_ack_latency_seconds",
+            "From a send frame read to its ack queued",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.first_delta_latency = Histogram(
+            "tutorchat_first_delta_latency_seconds",
+            "From a reply's job start to its first delta published",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric."""
+        return generate_latest(self.registry)

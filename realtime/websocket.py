@@ -1,0 +1,287 @@
+"""The WebSocket endpoint, ``/ws/conversations/{conversation_id}``: a thin adapter.
+
+It checks the Origin before the upgrade (403 denial), then the ``hello`` (token, the
+conversation, who may see it), replays, and runs three tasks in one task group: the
+reader (client frames, handled one at a time), the writer (the connection's outbox),
+and the heartbeat. When one ends, the others are cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import itertools
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.responses import PlainTextResponse
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from persistence.errors import NotFound
+from persistence.records import Conversation
+from protocol.errors import (
+    CLOSE_FORBIDDEN,
+    CLOSE_NOT_FOUND,
+    CLOSE_PROTOCOL_VIOLATION,
+    CLOSE_SERVER_RESTART,
+    CLOSE_SLOW,
+    CLOSE_UNAUTHENTICATED,
+    InvalidMessage,
+    ProtocolViolation,
+)
+from protocol.messages import (
+    Cancel,
+    ClientFrame,
+    Complete,
+    Error,
+    Hello,
+    Ping,
+    Pong,
+    Send,
+    ServerPing,
+    ServerPong,
+)
+from protocol.session import Session
+from realtime.auth import AuthError, Identity, verify
+from realtime.connection import Connection
+from realtime.conversation import ConversationRuntime, Refused
+from realtime.hub import Hub
+from realtime.settings import Settings
+
+__all__ = ["conversation_socket"]
+
+logger = logging.getLogger(__name__)
+_ids = itertools.count(1)
+
+
+class _Ended(Exception):
+    """One of the connection's tasks has finished: stop the others."""
+
+
+async def conversation_socket(websocket: WebSocket) -> None:
+    """Serve one client of one conversation."""
+    hub: Hub = websocket.app.state.hub
+    settings = hub.settings
+    origin = websocket.headers.get("origin")
+    if origin is not None and origin not in settings.allowed_origins:
+        await websocket.send_denial_response(PlainTextResponse("origin not allowed", 403))
+        return
+    await websocket.accept()
+    if hub.draining:
+        await websocket.close(CLOSE_SERVER_RESTART, "server restarting")
+        return
+    session = Session(f"ws-{next(_ids)}", max_content=settings.max_content_chars)
+    try:
+        hello = await _hello(websocket, session, settings)
+        identity = verify(hello.token, settings.secret)
+        runtime = await hub.runtime(websocket.path_params["conversation_id"])
+    except ProtocolViolation as violation:
+        await _close(websocket, violation.close_code, str(violation))
+        return
+    except AuthError as error:
+        await _close(websocket, CLOSE_UNAUTHENTICATED, str(error))
+        return
+    except NotFound:
+        await _close(websocket, CLOSE_NOT_FOUND, "no such conversation")
+        return
+    except (WebSocketDisconnect, TimeoutError):
+        await _close(websocket, CLOSE_UNAUTHENTICATED, "no hello in time")
+        return
+    observer = _access(identity, runtime.conversation)
+    if observer is None:
+        await _close(websocket, CLOSE_FORBIDDEN, "not your conversation")
+        hub.release(runtime)
+        return
+    session.authenticated()
+    conn = Connection(
+        session.connection_id, identity, observer=observer, outbox_bytes=settings.outbox_bytes
+    )
+    hub.metrics.open_sockets.inc()
+    try:
+        async with runtime.attach(conn):
+            await runtime.replay(conn, hello.last_seq)
+            await _serve(websocket, session, conn, runtime, hub)
+    finally:
+        session.closed()
+        hub.metrics.open_sockets.dec()
+
+
+async def _hello(websocket: WebSocket, session: Session, settings: Settings) -> Hello:
+    async with asyncio.timeout(settings.hello_timeout):
+        message = await websocket.receive()
+    text = _text(message)
+    frame = session.receive(text, asyncio.get_running_loop().time())
+    assert isinstance(frame, Hello)
+    return frame
+
+
+def _access(identity: Identity, conversation: Conversation) -> bool | None:
+    """False for the student whose conversation it is, True for an observing instructor
+    of its course, None for anyone else."""
+    if identity.user_id == conversation.user_id and identity.course_id == conversation.course_id:
+        return False
+    if identity.is_instructor and identity.course_id == conversation.course_id:
+        return True
+    return None
+
+
+async def _serve(
+    websocket: WebSocket, session: Session, conn: Connection, runtime: ConversationRuntime, hub: Hub
+) -> None:
+    heartbeat = _Heartbeat()
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(_read(websocket, session, conn, runtime, hub, heartbeat))
+            tasks.create_task(_write(websocket, conn))
+            tasks.create_task(heartbeat.run(conn, hub.settings))
+    except* _Ended:
+        pass
+    except* WebSocketDisconnect:
+        pass
+
+
+async def _read(
+    websocket: WebSocket,
+    session: Session,
+    conn: Connection,
+    runtime: ConversationRuntime,
+    hub: Hub,
+    heartbeat: _Heartbeat,
+) -> None:
+    limiter = _RateLimit(hub.settings.rate_limit_turns, hub.settings.rate_limit_seconds)
+    loop = asyncio.get_running_loop()
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            conn.close(message.get("code") or 1000)
+            raise _Ended
+        now = loop.time()
+        try:
+            frame = session.receive(_text(message), now)
+            await _handle(frame, conn, runtime, hub, limiter, heartbeat, now)
+        except InvalidMessage as refused:
+            _refuse(conn, hub, refused.code, str(refused), refused.ref)
+        except Refused as refused:
+            _refuse(conn, hub, refused.code, str(refused), _ref(frame))
+            try:
+                session.refused(now)
+            except ProtocolViolation as violation:
+                conn.close(violation.close_code)
+        except ProtocolViolation as violation:
+            conn.close(violation.close_code)
+        if conn.close_code is not None:
+            raise _Ended
+
+
+async def _handle(
+    frame: ClientFrame,
+    conn: Connection,
+    runtime: ConversationRuntime,
+    hub: Hub,
+    limiter: _RateLimit,
+    heartbeat: _Heartbeat,
+    now: float,
+) -> None:
+    match frame:
+        case Send():
+            if conn.observer:
+                raise Refused("not_allowed", "observers cannot send")
+            stored = await runtime.submit_turn(conn, frame, limiter.allows(now))
+            if stored:
+                limiter.record(now)
+            hub.metrics.ack_latency.observe(asyncio.get_running_loop().time() - now)
+        case Cancel():
+            if conn.observer:
+                raise Refused("not_allowed", "observers cannot cancel")
+            runtime.cancel(frame.message_id)
+        case Complete():
+            if conn.observer:
+                raise Refused("not_allowed", "observers cannot complete")
+            runtime.request_complete()
+        case Ping():
+            conn.send(ServerPong(nonce=frame.nonce))
+        case Pong():
+            heartbeat.answered(frame.nonce)
+        case Hello():  # pragma: no cover - the session refuses a second hello
+            raise AssertionError("a second hello reached the handler")
+
+
+async def _write(websocket: WebSocket, conn: Connection) -> None:
+    while (text := await conn.next_text()) is not None:
+        await websocket.send_text(text)
+    code = conn.close_code or 1000
+    if code == CLOSE_SLOW:
+        logger.info("> %s closed 4408 (slow consumer)", conn.id)
+    await _close(websocket, code, "")
+    raise _Ended
+
+
+class _Heartbeat:
+    """Pings every interval; a pong must come back within the timeout."""
+
+    def __init__(self) -> None:
+        self._waiting: str | None = None
+        self._answered = asyncio.Event()
+        self._nonces = itertools.count(1)
+
+    async def run(self, conn: Connection, settings: Settings) -> None:
+        while True:
+            await asyncio.sleep(settings.heartbeat_interval)
+            self._waiting = f"hb-{next(self._nonces)}"
+            self._answered.clear()
+            conn.send(ServerPing(nonce=self._waiting))
+            try:
+                async with asyncio.timeout(settings.heartbeat_timeout):
+                    await self._answered.wait()
+            except TimeoutError:
+                conn.close(CLOSE_SLOW)
+                return
+
+    def answered(self, nonce: object) -> None:
+        if nonce == self._waiting:
+            self._answered.set()
+
+
+class _RateLimit:
+    """At most ``count`` accepted turns in any ``window`` seconds, per connection."""
+
+    def __init__(self, count: int, window: float) -> None:
+        self._count = count
+        self._window = window
+        self._times: collections.deque[float] = collections.deque()
+
+    def allows(self, now: float) -> bool:
+        while self._times and self._times[0] <= now - self._window:
+            self._times.popleft()
+        return len(self._times) < self._count
+
+    def record(self, now: float) -> None:
+        self._times.append(now)
+
+
+def _refuse(conn: Connection, hub: Hub, code: str, message: str, ref: str | None) -> None:
+    hub.metrics.refused_frames.labels(code).inc()
+    conn.send(Error(code=code, message=message, ref=ref))
+
+
+def _ref(frame: ClientFrame) -> str | None:
+    return frame.client_msg_id if isinstance(frame, Send) else frame.type
+
+
+def _text(message: Mapping[str, Any]) -> str:
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(int(message.get("code") or 1000))
+    text = message.get("text")
+    if not isinstance(text, str):
+        raise ProtocolViolation(
+            "binary frames are not part of the protocol", CLOSE_PROTOCOL_VIOLATION
+        )
+    return text
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    try:
+        await websocket.close(code, reason)
+    except RuntimeError:
+        pass  # already closed by the client

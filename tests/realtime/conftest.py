@@ -1,0 +1,31 @@
+"""Fixtures for end-to-end tests: a running server on each database engine."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from realtime.settings import Settings
+from tests.realtime.harness import Running, running
+
+SECRET = "e2e-secret-" + "z" * 64
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """Settings of a server on the test database, heartbeats out of the way."""
+    return Settings(
+        database_url=database_url,
+        secret=SECRET,
+        allowed_origins=("http://allowed.example",),
+        heartbeat_interval=3600,
+        shutdown_grace=0.5,
+    )
+
+
+@pytest.fixture
+async def run(settings: Settings) -> AsyncIterator[Running]:
+    """The server, running."""
+    async with running(settings) as server:
+        yield server

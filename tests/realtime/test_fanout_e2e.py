@@ -21,7 +21,7 @@ async def _joined(run: Running, conversation: str, token: str) -> Client:
 
 def _as_seen_by_others(frames: list[Frame]) -> list[tuple[object, ...]]:
     """Events comparable across sockets: an ack stands for the message the others got."""
-    seen = []
+    seen: list[tuple[object, ...]] = []
     for frame in frames:
         if frame["type"] == "ack":
             seen.append(("turn", frame["seq"]))

@@ -19,6 +19,7 @@ import asyncio
 import collections
 import dataclasses
 import logging
+from collections.abc import Callable
 
 from protocol.codec import encode
 from protocol.errors import CLOSE_SLOW
@@ -46,16 +47,24 @@ class Connection:
         identity: who the token speaks for.
         observer: an instructor watching: may read, may not send, cancel or complete.
         outbox_bytes: the most encoded bytes queued before the socket counts as slow.
+        on_slow: called when the connection is closed for falling behind.
     """
 
     def __init__(
-        self, connection_id: str, identity: Identity, *, observer: bool, outbox_bytes: int
+        self,
+        connection_id: str,
+        identity: Identity,
+        *,
+        observer: bool,
+        outbox_bytes: int,
+        on_slow: Callable[[], None] = lambda: None,
     ) -> None:
         self.id = connection_id
         self.identity = identity
         self.observer = observer
         self._limit = outbox_bytes
-        self._queue: collections.deque[str] = collections.deque()
+        self._on_slow = on_slow
+        self._queue: collections.deque[tuple[str, int]] = collections.deque()
         self._queued_bytes = 0
         self._ready = asyncio.Event()
         self.close_code: int | None = None
@@ -65,16 +74,26 @@ class Connection:
 
     # Outbox
 
-    def send(self, frame: ServerFrame) -> None:
-        """Queue ``frame``; past the byte bound, close the connection as slow instead."""
+    def send(self, frame: ServerFrame, *, counted: bool = True) -> None:
+        """Queue ``frame``; past the byte bound, close the connection as slow instead.
+
+        Args:
+            counted: whether the frame counts toward the bound. The replay does not: it
+                is bounded by the replay cap, and it is sent at once, before live events,
+                so its size says nothing about how fast the client reads.
+        """
         if self.close_code is not None:
             return  # closing: what it misses, it gets by replay
         text = encode(frame)
-        self._queue.append(text)
-        self._queued_bytes += len(text)
-        if self._queued_bytes > self._limit:
+        size = len(text) if counted else 0
+        self._queue.append((text, size))
+        self._queued_bytes += size
+        # Frames piling up behind the one being written mean a slow reader; one large
+        # frame alone (a long delta) does not.
+        if self._queued_bytes > self._limit and len(self._queue) > 1:
             logger.info("> %s outbox over %d bytes: closing 4408", self.id, self._limit)
             self.close(CLOSE_SLOW)
+            self._on_slow()
         self._ready.set()
 
     def close(self, code: int, *, flush: bool = False) -> None:
@@ -98,8 +117,8 @@ class Connection:
                 return None
             self._ready.clear()
             await self._ready.wait()
-        text = self._queue.popleft()
-        self._queued_bytes -= len(text)
+        text, size = self._queue.popleft()
+        self._queued_bytes -= size
         return text
 
     # Events

@@ -181,7 +181,8 @@ class ConversationRuntime:
         # A last_seq beyond the head replays nothing, and later messages still come.
         position = max([min(last_seq, head), *(row.seq for row in rows)])
         conn.send(
-            Welcome(
+            counted=False,
+            frame=Welcome(
                 conversation=ConversationInfo(
                     id=self.id,
                     status=self.status,
@@ -191,10 +192,10 @@ class ConversationRuntime:
                 ),
                 recovered=recovered,
                 replay=len(frames),
-            )
+            ),
         )
         for frame in frames:
-            conn.send(frame)
+            conn.send(frame, counted=False)
         conn.replayed(position, streaming)
         self._metrics.replay_messages.observe(len(frames))
         return len(frames)

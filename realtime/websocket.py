@@ -95,7 +95,11 @@ async def conversation_socket(websocket: WebSocket) -> None:
         return
     session.authenticated()
     conn = Connection(
-        session.connection_id, identity, observer=observer, outbox_bytes=settings.outbox_bytes
+        session.connection_id,
+        identity,
+        observer=observer,
+        outbox_bytes=settings.outbox_bytes,
+        on_slow=hub.metrics.slow_consumer_closes.inc,
     )
     hub.metrics.open_sockets.inc()
     try:

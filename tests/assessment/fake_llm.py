@@ -32,6 +32,8 @@ class Script:
             stream ends with no finish_reason).
         gate, gate_after: if set, the stream pauses after ``gate_after`` chunks until the
             event is set (a reply held mid-stream).
+        pace: if set, each chunk after the first waits for a release of the semaphore
+            (the test streams the reply chunk by chunk).
         json: for a request that is not streamed, the completion's message content.
         status: an HTTP error status to answer instead.
     """
@@ -40,6 +42,7 @@ class Script:
     then: str = "finish"
     gate: asyncio.Event | None = None
     gate_after: int = 1
+    pace: asyncio.Semaphore | None = None
     json: str | None = None
     status: int = 200
 
@@ -81,6 +84,8 @@ class FakeLLM:
         for index, text in enumerate(script.chunks):
             if script.gate is not None and index == script.gate_after:
                 await script.gate.wait()
+            if script.pace is not None and index > 0:
+                await script.pace.acquire()
             yield _event({"choices": [{"index": 0, "delta": {"content": text}}]})
         match script.then:
             case "finish":

@@ -188,3 +188,27 @@ def reply_texts(frames: list[Frame]) -> dict[str, str]:
             assert frame["offset"] <= len(held), "a delta beyond the text held"
             texts[frame["message_id"]] = held[: frame["offset"]] + frame["text"]
     return texts
+
+
+async def wait_opening(run: Running, conversation: str, user: str = "student-1") -> None:
+    """Wait until the conversation's opening reply (seq 1) is complete."""
+    client = await Client.connect(run, conversation, run.token(user))
+    welcome = await client.recv()
+    frames = [await client.recv() for _ in range(welcome["replay"])]
+    if not any(f.get("status") == "complete" for f in frames):
+        await client.until(of_type("assistant.end"))
+    await client.close()
+
+
+def chat_config(llm_base_url: str) -> dict[str, Any]:
+    """A one-objective chat assessment speaking through the LLM at ``llm_base_url``."""
+    return {
+        "objectives": [
+            {
+                "id": "o1",
+                "question": "What does photosynthesis make?",
+                "key_points": ["produces glucose"],
+            }
+        ],
+        "llm": {"base_url": llm_base_url, "model": "tutor-1"},
+    }

@@ -9,6 +9,7 @@ from tests.realtime.harness import (
     create_assessment,
     of_type,
     open_conversation,
+    wait_opening,
 )
 from tests.realtime.test_session_e2e import FILL_BLANK
 
@@ -36,7 +37,7 @@ async def test_two_tabs_and_an_observer_see_the_same_events(run: Running) -> Non
     """The sender gets acks, the others messages, at the same places; all else is equal."""
     assessment = await create_assessment(run, "fill_blank", "mastery", FILL_BLANK)
     conversation = await open_conversation(run, assessment)
-    await _wait_opening(run, conversation)
+    await wait_opening(run, conversation)
     student = run.token("student-1")
     tab_one = await _joined(run, conversation, student)
     tab_two = await _joined(run, conversation, student)
@@ -72,7 +73,7 @@ async def test_a_repeated_send_gets_the_original_ack_and_nothing_else(run: Runni
     """The repeat is acked as a duplicate to its sender only; one turn is stored."""
     assessment = await create_assessment(run, "fill_blank", "mastery", FILL_BLANK)
     conversation = await open_conversation(run, assessment)
-    await _wait_opening(run, conversation)
+    await wait_opening(run, conversation)
     student = run.token("student-1")
     sender = await _joined(run, conversation, student)
     other = await _joined(run, conversation, student)
@@ -95,7 +96,7 @@ async def test_complete_scores_the_assessment_as_it_stands(run: Running) -> None
     """complete gets no reply: completed follows, and later sends are refused."""
     assessment = await create_assessment(run, "fill_blank", "percentage", FILL_BLANK)
     conversation = await open_conversation(run, assessment)
-    await _wait_opening(run, conversation)
+    await wait_opening(run, conversation)
     client = await _joined(run, conversation, run.token("student-1"))
     await client.send({"type": "send", "client_msg_id": "c1", "content": "Paris"})
     await client.until(of_type("assistant.end"))
@@ -116,13 +117,3 @@ async def test_complete_scores_the_assessment_as_it_stands(run: Running) -> None
     await client.send({"type": "complete"})
     error = (await client.until(of_type("error")))[-1]
     assert (error["code"], error["ref"]) == ("conversation_closed", "complete")
-
-
-async def _wait_opening(run: Running, conversation: str) -> None:
-    """Wait until the opening reply (seq 1) is complete."""
-    client = await Client.connect(run, conversation, run.token("student-1"))
-    welcome = await client.recv()
-    frames = [await client.recv() for _ in range(welcome["replay"])]
-    if not any(f.get("status") == "complete" for f in frames):
-        await client.until(of_type("assistant.end"))
-    await client.close()

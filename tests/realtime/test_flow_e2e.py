@@ -15,13 +15,13 @@ from tests.assessment.fake_llm import FakeLLM, Script
 from tests.realtime.harness import (
     Client,
     Running,
+    chat_config,
     create_assessment,
     of_type,
     open_conversation,
     reply_texts,
     running,
 )
-from tests.realtime.test_resume_e2e import _chat, llm  # noqa: F401 - the fixture
 from tests.realtime.test_session_e2e import FILL_BLANK
 
 
@@ -32,7 +32,7 @@ def _hub(run: Running) -> Hub:
 
 async def test_a_slow_consumer_is_closed_and_resumes_with_nothing_lost(
     settings: Settings,
-    llm: FakeLLM,  # noqa: F811
+    llm: FakeLLM,
 ) -> None:
     """A client that stops reading is closed 4408; the others are not held up; on its
     return the replay gives it everything."""
@@ -42,7 +42,7 @@ async def test_a_slow_consumer_is_closed_and_resumes_with_nothing_lost(
     async with running(settings) as run:
         pace = asyncio.Semaphore(0)
         llm.will(Script(chunks=big, pace=pace))
-        assessment = await create_assessment(run, "chat", "mastery", _chat(llm))
+        assessment = await create_assessment(run, "chat", "mastery", chat_config(llm.base_url))
         conversation = await open_conversation(run, assessment)
         token = run.token("student-1")
         reader = await Client.connect(run, conversation, token, max_size=None)
@@ -104,7 +104,7 @@ async def test_heartbeat_closes_a_silent_client_and_keeps_an_answering_one(
 
 async def test_turns_sent_during_a_reply_are_acked_at_once_and_answered_in_order(
     run: Running,
-    llm: FakeLLM,  # noqa: F811
+    llm: FakeLLM,
 ) -> None:
     """Two turns sent while the opening streams are acked before it ends, then each
     gets exactly one reply, in their order."""
@@ -116,7 +116,7 @@ async def test_turns_sent_during_a_reply_are_acked_at_once_and_answered_in_order
         Script(json='{"covered": [0]}'),
         Script(chunks=["Well done."]),
     )
-    assessment = await create_assessment(run, "chat", "mastery", _chat(llm))
+    assessment = await create_assessment(run, "chat", "mastery", chat_config(llm.base_url))
     conversation = await open_conversation(run, assessment)
     client = await Client.connect(run, conversation, run.token("student-1"))
     await client.until(of_type("welcome"))

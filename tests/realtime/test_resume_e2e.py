@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
-
-import pytest
 
 from persistence.store import open_store
 from realtime.settings import Settings
@@ -15,44 +12,22 @@ from tests.realtime.harness import (
     Client,
     Frame,
     Running,
+    chat_config,
     create_assessment,
     of_type,
     open_conversation,
     running,
 )
-from tests.servers import serve
 
 OPENING = ["Hello ", "there, ", "student. ", "What does ", "photosynthesis ", "make?"]
 FULL = "".join(OPENING)
-
-
-@pytest.fixture
-async def llm() -> AsyncIterator[FakeLLM]:
-    endpoint = FakeLLM()
-    async with serve(endpoint.app) as url:
-        endpoint.base_url = f"{url}/v1"
-        yield endpoint
-        endpoint.release.set()
-
-
-def _chat(llm: FakeLLM) -> dict[str, object]:
-    return {
-        "objectives": [
-            {
-                "id": "o1",
-                "question": "What does photosynthesis make?",
-                "key_points": ["produces glucose"],
-            }
-        ],
-        "llm": {"base_url": llm.base_url, "model": "tutor-1"},
-    }
 
 
 async def _held_opening(run: Running, llm: FakeLLM) -> tuple[str, asyncio.Event]:
     """A chat conversation whose opening reply is held after three chunks."""
     gate = asyncio.Event()
     llm.will(Script(chunks=OPENING, gate=gate, gate_after=3))
-    assessment = await create_assessment(run, "chat", "mastery", _chat(llm))
+    assessment = await create_assessment(run, "chat", "mastery", chat_config(llm.base_url))
     return await open_conversation(run, assessment), gate
 
 

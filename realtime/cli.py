@@ -14,6 +14,7 @@ from persistence import migrate
 from persistence.database import Database, database_url_from_env
 from realtime.app import create_app
 from realtime.auth import INSTRUCTOR, LEARNER, mint
+from realtime.logs import configure_logging
 from realtime.server import Server, uvicorn_config
 from realtime.settings import Settings
 
@@ -62,8 +63,10 @@ def _serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     if args.demo:
         settings = dataclasses.replace(settings, demo=True)
+    configure_logging()
     app = create_app(settings)
-    Server(uvicorn_config(app, settings, host=args.host, port=args.port)).run()
+    config = uvicorn_config(app, settings, host=args.host, port=args.port, log_config=None)
+    Server(config).run()
     return 0
 
 

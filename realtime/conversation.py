@@ -307,7 +307,7 @@ class ConversationRuntime:
             try:
                 await self._run(job)
             except Exception:
-                logger.exception("conversation %s: %s job failed", self.id, job.kind)
+                logger.exception("%s job failed", job.kind, extra={"conversation": self.id})
             finally:
                 self._busy = False
             self._on_idle(self)
@@ -430,6 +430,11 @@ class ConversationRuntime:
         ]
         self.reply = None
         self._metrics.replies_in_flight.dec()
+        logger.info(
+            "reply finished (%d characters)",
+            len(live.text),
+            extra={"conversation": self.id, "message_id": live.message_id, "status": status},
+        )
         self._publish(
             AssistantEnd(message_id=live.message_id, status=status, length=len(live.text)),
             live.seq,
@@ -448,6 +453,11 @@ class ConversationRuntime:
         self.status = done.status
         self.mastery_score = done.mastery_score
         self.closing = True
+        logger.info(
+            "completed with %g",
+            done.mastery_score,
+            extra={"conversation": self.id, "status": done.status},
+        )
         self._publish_completed()
 
     def _publish_completed(self) -> None:

@@ -102,13 +102,16 @@ async def conversation_socket(websocket: WebSocket) -> None:
         on_slow=hub.metrics.slow_consumer_closes.inc,
     )
     hub.metrics.open_sockets.inc()
+    where = {"conversation": runtime.id, "connection": conn.id}
     try:
         async with runtime.attach(conn):
-            await runtime.replay(conn, hello.last_seq)
+            replayed = await runtime.replay(conn, hello.last_seq)
+            logger.info("joined after seq %d, %d replayed", hello.last_seq, replayed, extra=where)
             await _serve(websocket, session, conn, runtime, hub)
     finally:
         session.closed()
         hub.metrics.open_sockets.dec()
+        logger.info("left", extra=where | {"code": conn.close_code})
 
 
 async def _hello(websocket: WebSocket, session: Session, settings: Settings) -> Hello:
@@ -215,8 +218,6 @@ async def _write(websocket: WebSocket, conn: Connection) -> None:
     while (text := await conn.next_text()) is not None:
         await websocket.send_text(text)
     code = conn.close_code or 1000
-    if code == CLOSE_SLOW:
-        logger.info("> %s closed 4408 (slow consumer)", conn.id)
     await _close(websocket, code, "")
     raise _Ended
 

@@ -14,4 +14,5 @@ def test_a_record_becomes_one_logfmt_line_with_its_context() -> None:
     record.connection = "ws-7"
     line = LogfmtFormatter().format(record)
     assert line.startswith("ts=")
-    assert 'level=info logger=realtime.x msg="left \\"now\\"" conversation=c1 connection=ws-7' in line
+    expected = 'level=info logger=realtime.x msg="left \\"now\\"" conversation=c1 connection=ws-7'
+    assert expected in line

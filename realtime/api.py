@@ -21,8 +21,8 @@ from assessment.llm import ChatClient
 from assessment.spec import AssessmentSpec, InvalidConfig
 from persistence.errors import NotFound
 from persistence.records import AssessmentConfig, Conversation
-from protocol.messages import ClientMsgId, MessageFrame, MessageId
 from realtime.auth import AuthError, Identity, verify
+from realtime.frames import message_frame
 from realtime.hub import Hub
 
 __all__ = ["routes"]
@@ -179,18 +179,7 @@ async def get_messages(request: Request, hub: Hub, identity: Identity) -> Respon
     after = _int(request, "after_seq", 0, 0, 2**31)
     limit = _int(request, "limit", 100, 1, MAX_PAGE)
     messages = await hub.store.conversations.messages_after(conversation.id, after, limit)
-    frames = [
-        MessageFrame(
-            seq=m.seq,
-            id=MessageId(m.id),
-            role=m.role,
-            content=m.content,
-            status=m.status,
-            client_msg_id=ClientMsgId(m.client_msg_id) if m.client_msg_id else None,
-            created_at=m.created_at,
-        )
-        for m in messages
-    ]
+    frames = [message_frame(m) for m in messages]
     return JSON({"messages": frames})
 
 

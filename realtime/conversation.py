@@ -40,7 +40,6 @@ from protocol.messages import (
     AssistantDelta,
     AssistantEnd,
     AssistantStart,
-    ClientMsgId,
     Completed,
     ConversationInfo,
     MessageFrame,
@@ -51,6 +50,7 @@ from protocol.messages import (
 )
 from realtime.broker import Broker, Event
 from realtime.connection import Connection
+from realtime.frames import message_frame
 from realtime.metrics import Metrics
 from realtime.settings import Settings
 
@@ -175,7 +175,7 @@ class ConversationRuntime:
                 content, status = self.reply.text, "streaming"
                 streaming[self.reply.message_id] = len(content)
             frames.append(
-                _message_frame(dataclasses.replace(message, content=content, status=status))
+                message_frame(dataclasses.replace(message, content=content, status=status))
             )
         head = max([0, *(row.seq for row in rows), *(m.seq for m in self.messages)])
         # A last_seq beyond the head replays nothing, and later messages still come.
@@ -242,7 +242,7 @@ class ConversationRuntime:
             conn.send(ack)
             return False
         self.messages.append(message)
-        self._publish(_message_frame(message), message.seq, origin=conn.id, for_origin=ack)
+        self._publish(message_frame(message), message.seq, origin=conn.id, for_origin=ack)
         self._metrics.turns.inc()
         self._enqueue(_Job("answer", message))
         return True
@@ -549,18 +549,6 @@ def _final_status(live: _Reply) -> str:
     if not isinstance(error, ReplyFailed):
         logger.error("reply %s failed", live.message_id, exc_info=error)
     return "error"
-
-
-def _message_frame(message: Message) -> MessageFrame:
-    return MessageFrame(
-        seq=message.seq,
-        id=MessageId(message.id),
-        role=message.role,
-        content=message.content,
-        status=message.status,
-        client_msg_id=ClientMsgId(message.client_msg_id) if message.client_msg_id else None,
-        created_at=message.created_at,
-    )
 
 
 def _turns(messages: Sequence[Message]) -> list[Turn]:

@@ -10,10 +10,9 @@ import pytest
 from persistence.database import Database
 from persistence.records import AssessmentConfig, Conversation
 from persistence.store import Store, open_store
+from tests.assessment.fake_llm import FakeLLM
 from tests.databases import fresh_postgres_url, require_postgres
-
-# Every wait in the suite is bounded by this, in seconds.
-TIMEOUT = 30.0
+from tests.servers import serve
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -58,3 +57,13 @@ async def conversation(store: Store, assessment: AssessmentConfig) -> Conversati
     """An active conversation of student-1 in course-1."""
     opened, _ = await store.conversations.open_attempt(assessment.id, "student-1", "course-1")
     return opened
+
+
+@pytest.fixture
+async def llm() -> AsyncIterator[FakeLLM]:
+    """A scripted OpenAI-compatible endpoint on a free port (``llm.base_url``)."""
+    endpoint = FakeLLM()
+    async with serve(endpoint.app) as url:
+        endpoint.base_url = f"{url}/v1"
+        yield endpoint
+        endpoint.release.set()  # let held streams end so the server can stop

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import uvicorn
 from starlette.types import ASGIApp
 
-from tests.conftest import TIMEOUT
+from tests.limits import TIMEOUT
 
 
 @contextlib.asynccontextmanager

@@ -11,7 +11,7 @@ from sqlalchemy import inspect
 
 from persistence import migrate
 from persistence.database import Database
-from tests.conftest import TIMEOUT
+from tests.limits import TIMEOUT
 
 TUTORCHAT = Path(sys.executable).with_name("tutorchat")
 

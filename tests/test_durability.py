@@ -10,7 +10,7 @@ from pathlib import Path
 
 from persistence.records import Conversation
 from persistence.store import Store
-from tests.conftest import TIMEOUT
+from tests.limits import TIMEOUT
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTED_BEFORE_KILL = 500

@@ -11,7 +11,7 @@ from persistence.errors import ConversationClosed, NotFound
 from persistence.records import AssessmentConfig, Conversation, ConversationId
 from persistence.schema import conversation_messages, conversations
 from persistence.store import Store
-from tests.conftest import TIMEOUT
+from tests.limits import TIMEOUT
 
 
 async def test_concurrent_appends_to_one_conversation_get_seqs_1_to_200(

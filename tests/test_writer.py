@@ -16,7 +16,7 @@ from persistence.schema import conversation_messages
 from persistence.store import Store
 from persistence.turns import AppendMessage, TurnOp, TurnResult, UpdateMessage, apply_turns
 from persistence.writer import ApplyBatch, GroupCommitWriter
-from tests.conftest import TIMEOUT
+from tests.limits import TIMEOUT
 
 
 async def test_concurrent_submissions_share_transactions(

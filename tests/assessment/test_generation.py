@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from assessment.generation import approved_items, builtin_cards, builtin_cloze, generate
@@ -12,7 +10,6 @@ from assessment.spec import AssessmentSpec, LLMSettings
 from persistence.records import AssessmentConfig
 from persistence.store import Store
 from tests.assessment.fake_llm import FakeLLM, Script
-from tests.servers import serve
 
 SOURCE = (
     "Photosynthesis is the process by which plants turn light into chemical energy. "
@@ -83,14 +80,6 @@ async def test_only_approved_content_reaches_students(
     assert approved_items(listed, "flashcards") == cards.content["cards"]
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeLLM]:
-    endpoint = FakeLLM()
-    async with serve(endpoint.app) as url:
-        endpoint.base_url = f"{url}/v1"
-        yield endpoint
-
-
 @pytest.mark.parametrize(
     ("reply", "generator"),
     [
@@ -100,12 +89,12 @@ async def fake() -> AsyncIterator[FakeLLM]:
     ],
 )
 async def test_llm_generation_is_checked_and_falls_back(
-    store: Store, assessment: AssessmentConfig, fake: FakeLLM, reply: str, generator: str
+    store: Store, assessment: AssessmentConfig, llm: FakeLLM, reply: str, generator: str
 ) -> None:
     """LLM items that make a valid config are kept; anything else uses the built-in."""
-    fake.will(Script(json=reply))
-    client = ChatClient(LLMSettings(base_url=fake.base_url, model="gen-1"))
+    llm.will(Script(json=reply))
+    client = ChatClient(LLMSettings(base_url=llm.base_url, model="gen-1"))
     content = await generate(store.content, assessment.id, SOURCE, "fill_blank", llm=client)
     await client.aclose()
     assert content.content["generator"] == generator
-    assert fake.requests[0]["response_format"] == {"type": "json_object"}
+    assert llm.requests[0]["response_format"] == {"type": "json_object"}

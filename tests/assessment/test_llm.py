@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -12,7 +11,6 @@ from assessment.session import Turn
 from assessment.spec import AssessmentSpec, LLMSettings
 from assessment.tutor import ReplyFailed, Tutor
 from tests.assessment.fake_llm import FakeLLM, Script
-from tests.servers import serve
 
 MESSAGES = [{"role": "user", "content": "Hello"}]
 CHAT = {
@@ -27,21 +25,11 @@ CHAT = {
 }
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeLLM]:
-    """The scripted endpoint, served on a free port (its URL in ``fake.base_url``)."""
-    endpoint = FakeLLM()
-    async with serve(endpoint.app) as url:
-        endpoint.base_url = f"{url}/v1"
-        yield endpoint
-        endpoint.release.set()  # let stalled streams end so the server can stop
-
-
 def _client(
-    fake: FakeLLM, *, idle_timeout: float = 20.0, first_token_timeout: float = 20.0
+    llm: FakeLLM, *, idle_timeout: float = 20.0, first_token_timeout: float = 20.0
 ) -> ChatClient:
     settings = LLMSettings(
-        base_url=fake.base_url,
+        base_url=llm.base_url,
         model="tutor-1",
         api_key_env="TUTORCHAT_TEST_LLM_KEY",
         idle_timeout=idle_timeout,
@@ -56,29 +44,29 @@ async def _collect(client: ChatClient, into: list[str]) -> None:
 
 
 async def test_stream_yields_deltas_and_skips_the_usage_chunk(
-    fake: FakeLLM, monkeypatch: pytest.MonkeyPatch
+    llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each delta's text is yielded in order; the request is a streamed completion."""
     monkeypatch.setenv("TUTORCHAT_TEST_LLM_KEY", "sk-test")
-    fake.will(Script(chunks=["Hel", "lo", ", world"]))
-    client = _client(fake)
+    llm.will(Script(chunks=["Hel", "lo", ", world"]))
+    client = _client(llm)
     received: list[str] = []
     await _collect(client, received)
     await client.aclose()
     assert received == ["Hel", "lo", ", world"]
-    (request,) = fake.requests
+    (request,) = llm.requests
     assert request["stream"] is True and request["model"] == "tutor-1"
     assert request["messages"] == MESSAGES
     assert request["authorization"] == "Bearer sk-test"
 
 
-async def test_no_key_sends_no_authorization(fake: FakeLLM) -> None:
+async def test_no_key_sends_no_authorization(llm: FakeLLM) -> None:
     """The API key is optional: without it no Authorization header is sent."""
-    fake.will(Script(chunks=["ok"]))
-    client = _client(fake)
+    llm.will(Script(chunks=["ok"]))
+    client = _client(llm)
     await _collect(client, [])
     await client.aclose()
-    assert fake.requests[0]["authorization"] is None
+    assert llm.requests[0]["authorization"] is None
 
 
 @pytest.mark.parametrize(
@@ -90,11 +78,11 @@ async def test_no_key_sends_no_authorization(fake: FakeLLM) -> None:
     ],
 )
 async def test_a_broken_stream_raises_after_the_text_it_gave(
-    fake: FakeLLM, then: str, error: type[Exception], message: str
+    llm: FakeLLM, then: str, error: type[Exception], message: str
 ) -> None:
     """Mid-stream errors raise, and the text streamed before them was yielded."""
-    fake.will(Script(chunks=["Partial ", "reply"], then=then))
-    client = _client(fake)
+    llm.will(Script(chunks=["Partial ", "reply"], then=then))
+    client = _client(llm)
     received: list[str] = []
     with pytest.raises(error, match=message):
         await _collect(client, received)
@@ -102,10 +90,10 @@ async def test_a_broken_stream_raises_after_the_text_it_gave(
     assert received == ["Partial ", "reply"]
 
 
-async def test_a_stall_past_the_idle_timeout_raises(fake: FakeLLM) -> None:
+async def test_a_stall_past_the_idle_timeout_raises(llm: FakeLLM) -> None:
     """A pause between tokens longer than the idle timeout ends the stream."""
-    fake.will(Script(chunks=["Thinking"], then="stall"))
-    client = _client(fake, idle_timeout=0.2)
+    llm.will(Script(chunks=["Thinking"], then="stall"))
+    client = _client(llm, idle_timeout=0.2)
     received: list[str] = []
     with pytest.raises(LLMTimeout, match="between tokens"):
         await _collect(client, received)
@@ -113,19 +101,19 @@ async def test_a_stall_past_the_idle_timeout_raises(fake: FakeLLM) -> None:
     assert received == ["Thinking"]
 
 
-async def test_no_first_token_in_time_raises(fake: FakeLLM) -> None:
+async def test_no_first_token_in_time_raises(llm: FakeLLM) -> None:
     """A stream that never produces text fails at the first-token timeout."""
-    fake.will(Script(chunks=[], then="stall"))
-    client = _client(fake, first_token_timeout=0.2)
+    llm.will(Script(chunks=[], then="stall"))
+    client = _client(llm, first_token_timeout=0.2)
     with pytest.raises(LLMTimeout, match="before the first token"):
         await _collect(client, [])
     await client.aclose()
 
 
-async def test_an_http_error_status_raises(fake: FakeLLM) -> None:
+async def test_an_http_error_status_raises(llm: FakeLLM) -> None:
     """An error status is an LLMError naming the status."""
-    fake.will(Script(status=503))
-    client = _client(fake)
+    llm.will(Script(status=503))
+    client = _client(llm)
     with pytest.raises(LLMError, match="HTTP 503"):
         await _collect(client, [])
     await client.aclose()
@@ -143,18 +131,18 @@ async def test_an_unreachable_endpoint_raises() -> None:
     await client.aclose()
 
 
-async def test_complete_returns_the_whole_reply(fake: FakeLLM) -> None:
+async def test_complete_returns_the_whole_reply(llm: FakeLLM) -> None:
     """A non-streamed completion returns the message content, asking for JSON if told."""
-    fake.will(Script(json='{"covered": [0]}'))
-    client = _client(fake)
+    llm.will(Script(json='{"covered": [0]}'))
+    client = _client(llm)
     assert await client.complete(MESSAGES, json_object=True) == '{"covered": [0]}'
     await client.aclose()
-    assert fake.requests[0]["response_format"] == {"type": "json_object"}
-    assert fake.requests[0]["stream"] is False
+    assert llm.requests[0]["response_format"] == {"type": "json_object"}
+    assert llm.requests[0]["stream"] is False
 
 
-def _tutor(fake: FakeLLM, client: ChatClient) -> Tutor:
-    config = CHAT | {"llm": {"base_url": fake.base_url, "model": "tutor-1"}}
+def _tutor(llm: FakeLLM, client: ChatClient) -> Tutor:
+    config = CHAT | {"llm": {"base_url": llm.base_url, "model": "tutor-1"}}
     spec = AssessmentSpec.from_config(
         assessment_type="chat", grading_schema="mastery", mastery_threshold=80, ai_config=config
     )
@@ -162,16 +150,16 @@ def _tutor(fake: FakeLLM, client: ChatClient) -> Tutor:
     return Tutor(spec, llm=client)
 
 
-async def test_the_llm_tutor_speaks_through_the_llm_socratically(fake: FakeLLM) -> None:
+async def test_the_llm_tutor_speaks_through_the_llm_socratically(llm: FakeLLM) -> None:
     """The opening streams from the LLM, prompted as a Socratic tutor with the question."""
-    fake.will(Script(chunks=["Hi! ", "What does ", "photosynthesis make?"]))
-    client = _client(fake)
-    reply = _tutor(fake, client).reply([])
+    llm.will(Script(chunks=["Hi! ", "What does ", "photosynthesis make?"]))
+    client = _client(llm)
+    reply = _tutor(llm, client).reply([])
     text = "".join([chunk async for chunk in reply.chunks])
     await client.aclose()
     assert text == "Hi! What does photosynthesis make?"
     assert reply.metadata["plan"] == ["o1"] and reply.metadata["asks"] == "o1"
-    messages = fake.requests[0]["messages"]
+    messages = llm.requests[0]["messages"]
     assert (
         "Socratic" in messages[0]["content"] and "never state an answer" in messages[0]["content"]
     )
@@ -190,22 +178,22 @@ async def test_the_llm_tutor_speaks_through_the_llm_socratically(fake: FakeLLM) 
     ],
 )
 async def test_llm_grading_falls_back_to_the_builtin_grader(
-    fake: FakeLLM, llm_json: str, verdict: str, graded_by: str
+    llm: FakeLLM, llm_json: str, verdict: str, graded_by: str
 ) -> None:
     """Valid JSON from the grading call decides; anything else leaves it to the built-in."""
-    fake.will(Script(json=llm_json))
-    client = _client(fake)
+    llm.will(Script(json=llm_json))
+    client = _client(llm)
     opening = Turn(role="assistant", content="Hi", metadata={"plan": ["o1"]})
-    evaluation = await _tutor(fake, client).evaluate([opening], "It produces glucose.")
+    evaluation = await _tutor(llm, client).evaluate([opening], "It produces glucose.")
     await client.aclose()
     assert (evaluation.verdict, evaluation.graded_by) == (verdict, graded_by)
 
 
-async def test_a_failed_llm_reply_raises_reply_failed_after_its_text(fake: FakeLLM) -> None:
+async def test_a_failed_llm_reply_raises_reply_failed_after_its_text(llm: FakeLLM) -> None:
     """When the LLM breaks off, the reply raises ReplyFailed; its text so far stands."""
-    fake.will(Script(chunks=["Let's ", "think"], then="error"))
-    client = _client(fake)
-    reply = _tutor(fake, client).reply([])
+    llm.will(Script(chunks=["Let's ", "think"], then="error"))
+    client = _client(llm)
+    reply = _tutor(llm, client).reply([])
     received: list[str] = []
     with pytest.raises(ReplyFailed, match="model crashed"):
         async for chunk in reply.chunks:

@@ -7,9 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from realtime.settings import Settings
-from tests.assessment.fake_llm import FakeLLM
 from tests.realtime.harness import Running, running
-from tests.servers import serve
 
 SECRET = "e2e-secret-" + "z" * 64
 
@@ -31,13 +29,3 @@ async def run(settings: Settings) -> AsyncIterator[Running]:
     """The server, running."""
     async with running(settings) as server:
         yield server
-
-
-@pytest.fixture
-async def llm() -> AsyncIterator[FakeLLM]:
-    """A scripted OpenAI-compatible endpoint on a free port."""
-    endpoint = FakeLLM()
-    async with serve(endpoint.app) as url:
-        endpoint.base_url = f"{url}/v1"
-        yield endpoint
-        endpoint.release.set()

@@ -18,7 +18,7 @@ from realtime.app import create_app
 from realtime.auth import mint
 from realtime.server import Server, uvicorn_config
 from realtime.settings import Settings
-from tests.conftest import TIMEOUT
+from tests.limits import TIMEOUT
 
 Frame = dict[str, Any]
 

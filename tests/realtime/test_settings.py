@@ -11,7 +11,7 @@ import pytest
 
 from realtime.auth import verify
 from realtime.settings import DEV_SECRET, Settings
-from tests.conftest import TIMEOUT
+from tests.limits import TIMEOUT
 
 
 def test_settings_are_read_by_type() -> None:

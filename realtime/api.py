@@ -7,6 +7,8 @@ names it).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -28,6 +30,7 @@ from realtime.hub import Hub
 __all__ = ["routes"]
 
 MAX_PAGE = 1000
+OPENING_WAIT = 10.0  # seconds; the opening starts within milliseconds
 
 
 class ApiError(Exception):
@@ -160,7 +163,12 @@ async def open_conversation(request: Request, hub: Hub, identity: Identity) -> R
         config.id, identity.user_id, identity.course_id
     )
     if created:
-        await hub.runtime(conversation.id)  # the tutor speaks first
+        # The tutor speaks first: answer once its opening has started, so the first
+        # hello finds it streaming or finished.
+        runtime = await hub.runtime(conversation.id)
+        with contextlib.suppress(TimeoutError):  # it will still come; answer anyway
+            async with asyncio.timeout(OPENING_WAIT):
+                await runtime.opened.wait()
     return JSON(_conversation(conversation), status_code=201 if created else 200)
 
 

@@ -126,6 +126,9 @@ class ConversationRuntime:
         self._busy = False
         self._subscription = contextlib.AsyncExitStack()
         self._loop = asyncio.get_running_loop()
+        self.opened = asyncio.Event()  # the opening reply has its message (seq 1)
+        if any(m.role == "assistant" for m in self.messages):
+            self.opened.set()
         self._recover()
 
     @property
@@ -373,6 +376,7 @@ class ConversationRuntime:
         metadata = reply.metadata | {"in_reply_to": in_reply_to}
         message = await self._store.conversations.start_assistant(self.id, metadata=metadata)
         self.messages.append(message)
+        self.opened.set()
         live = _Reply(message_id=MessageId(message.id), seq=message.seq, started=started)
         live.flushed_at = started
         self.reply = live

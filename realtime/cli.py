@@ -14,6 +14,7 @@ from persistence import migrate
 from persistence.database import Database, database_url_from_env
 from realtime.app import create_app
 from realtime.auth import INSTRUCTOR, LEARNER, mint
+from realtime.loadtest import LoadConfig, format_report, run_loadtest, write_json
 from realtime.logs import configure_logging
 from realtime.server import Server, uvicorn_config
 from realtime.settings import Settings
@@ -56,6 +57,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     token.add_argument("--hours", type=float, default=8.0, help="validity (default: 8)")
     token.set_defaults(run=_token)
+
+    load = commands.add_parser("loadtest", help="simulated students against a running server")
+    load.add_argument("scenario", choices=["steady", "idle", "storm", "slow"])
+    load.add_argument("--url", default="http://127.0.0.1:8000", help="the server's base URL")
+    load.add_argument("--secret", default=None, help="default: $TUTORCHAT_SECRET")
+    load.add_argument("--students", type=int, default=100)
+    load.add_argument("--duration", type=float, default=20.0, help="seconds measured")
+    load.add_argument("--ramp", type=float, default=5.0, help="seconds to start everyone")
+    load.add_argument("--think", type=float, default=2.0, help="mean seconds between turns")
+    load.add_argument("--correct", type=float, default=0.7, help="share of right answers")
+    load.add_argument("--slow-fraction", type=float, default=0.1, help="slow: non-readers")
+    load.add_argument("--json", default=None, help="also write the report here")
+    load.add_argument("--quiet", action="store_true", help="no live progress line")
+    load.set_defaults(run=_loadtest)
     return parser
 
 
@@ -94,4 +109,24 @@ def _token(args: argparse.Namespace) -> int:
         ttl=timedelta(hours=args.hours),
     )
     sys.stdout.write(token + "\n")
+    return 0
+
+
+def _loadtest(args: argparse.Namespace) -> int:
+    config = LoadConfig(
+        url=args.url.rstrip("/"),
+        secret=args.secret or Settings.from_env().secret,
+        scenario=args.scenario,
+        students=args.students,
+        duration=args.duration,
+        ramp=args.ramp,
+        think=args.think,
+        correct=args.correct,
+        slow_fraction=args.slow_fraction,
+        progress=not args.quiet,
+    )
+    report = asyncio.run(run_loadtest(config))
+    print(format_report(report))
+    if args.json:
+        write_json(report, args.json)
     return 0

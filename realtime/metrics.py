@@ -5,7 +5,14 @@ Each application gets its own registry, so several can live in one process (test
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 
 __all__ = ["Metrics"]
 
@@ -18,6 +25,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        ProcessCollector(registry=r)  # resident memory and CPU, read by the load generator
         self.open_sockets = Gauge("tutorchat_open_sockets", "Authenticated WebSockets", registry=r)
         self.turns = Counter("tutorchat_turns", "User turns stored", registry=r)
         self.replies_in_flight = Gauge(

@@ -26,7 +26,7 @@ SOCRATIC = (
 
 
 def tutor_messages(
-    session: Session, turns: Sequence[Turn], *, opening: bool, score: Score
+    session: Session, turns: Sequence[Turn], *, opening: bool, answered: bool, score: Score
 ) -> list[dict[str, str]]:
     """The chat messages for the tutor's next reply."""
     messages = [{"role": "system", "content": SOCRATIC}]
@@ -35,7 +35,8 @@ def tutor_messages(
         for turn in turns[-HISTORY_TURNS:]
         if turn.role in ("user", "assistant") and turn.content
     ]
-    messages.append({"role": "system", "content": _instruction(session, opening, score)})
+    instruction = _instruction(session, opening, answered, score)
+    messages.append({"role": "system", "content": instruction})
     return messages
 
 
@@ -58,11 +59,11 @@ def grading_messages(item: Objective, answer: str) -> list[dict[str, str]]:
     ]
 
 
-def _instruction(session: Session, opening: bool, score: Score) -> str:
+def _instruction(session: Session, opening: bool, answered: bool, score: Score) -> str:
     steps: list[str] = []
     if opening:
         steps.append(f"Greet the student; there are {len(session.plan)} questions.")
-    elif session.last is not None:
+    elif answered and session.last is not None:
         steps.append(_about_answer(session))
         if session.last[1] is Outcome.RETRY:
             return " ".join(steps)

@@ -77,8 +77,8 @@ class Session:
     def __init__(self, spec: AssessmentSpec, plan: Sequence[str] | None = None) -> None:
         self.spec = spec
         self.items: dict[str, Item] = {item.id: item for item in spec.items}
-        order = [i for i in (plan or ()) if i in self.items]
-        order += [i for i in self.items if i not in order]
+        planned = dict.fromkeys(i for i in (plan or ()) if i in self.items)  # ordered set
+        order = [*planned, *(i for i in self.items if i not in planned)]
         self.plan = order
         self.records = {item_id: ItemRecord() for item_id in order}
         self.queue = collections.deque(order)

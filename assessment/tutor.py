@@ -81,7 +81,14 @@ class Tutor:
         Raises:
             AssessmentFinished: every item is already done.
         """
-        session = self.session(turns)
+        return await self.grade(self.session(turns), answer)
+
+    async def grade(self, session: Session, answer: str) -> Evaluation:
+        """Grade ``answer`` to the session's current item (the session is not changed).
+
+        Raises:
+            AssessmentFinished: every item is already done.
+        """
         item = session.current_item
         if item is None:
             raise AssessmentFinished("every item is done")
@@ -95,20 +102,35 @@ class Tutor:
         """The reply to the last of ``turns`` (or the opening, if the tutor has not spoken)."""
         session = self.session(turns, plan)
         opening = not any(turn.role == "assistant" for turn in turns)
+        last = _evaluated(turns)
+        answered = last is not None and session.last is not None and session.last[0] == last
+        return self.respond(session, turns, opening=opening, answered=answered)
+
+    def respond(
+        self, session: Session, turns: Sequence[Turn], *, opening: bool, answered: bool
+    ) -> Reply:
+        """The reply from where ``session`` stands.
+
+        Args:
+            session: the state, the latest student turn's grade applied.
+            turns: the conversation so far (an LLM sees its recent history).
+            opening: this is the tutor's first reply.
+            answered: the latest student turn was graded (``session.last`` is its grade),
+                so the reply gives feedback on it.
+        """
         metadata: dict[str, Any] = {"kind": "opening" if opening else "feedback"}
         if opening:
             metadata["plan"] = list(session.plan)
-        last = _evaluated(turns)
-        if session.last is None or session.last[0] != last:
-            last = None  # the last turn was not graded: nothing to give feedback on
-        if not opening and last is not None and session.last is not None:
+        if not opening and answered and session.last is not None:
             metadata["outcome"] = session.last[1].value
-            metadata["item_id"] = last.item_id
+            metadata["item_id"] = session.last[0].item_id
         metadata["asks"] = session.current
         if self._llm is not None:
-            messages = prompts.tutor_messages(session, turns, opening=opening, score=score(session))
+            messages = prompts.tutor_messages(
+                session, turns, opening=opening, answered=answered, score=score(session)
+            )
             return Reply(metadata=metadata, chunks=self._llm_chunks(messages))
-        text = self._builtin_text(session, opening=opening, answered=last is not None)
+        text = self._builtin_text(session, opening=opening, answered=answered)
         return Reply(metadata=metadata, chunks=_chunks(text))
 
     def score(self, turns: Sequence[Turn]) -> Score:

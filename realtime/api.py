@@ -275,6 +275,7 @@ async def review_content(request: Request, hub: Hub, identity: Identity) -> Resp
     content = await hub.store.content.set_approved(
         request.path_params["assessment_id"], request.path_params["content_hash"], approved
     )
+    hub.forget_tutor(content.assessment_config_id)
     return JSON(content)
 
 

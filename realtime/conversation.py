@@ -26,10 +26,12 @@ from typing import Literal
 
 from fsrs import Card
 
+from assessment import grading
+from assessment.evaluation import Evaluation
 from assessment.scheduling import ratings, reschedule, session_order
-from assessment.session import Turn
+from assessment.session import Session, Turn
 from assessment.spec import Flashcard
-from assessment.tutor import AssessmentFinished, ReplyFailed, Tutor
+from assessment.tutor import ReplyFailed, Tutor
 from persistence.errors import ConversationClosed
 from persistence.records import AssessmentConfig, Conversation, Message
 from persistence.records import MessageId as StoredMessageId
@@ -126,6 +128,8 @@ class ConversationRuntime:
         self._busy = False
         self._subscription = contextlib.AsyncExitStack()
         self._loop = asyncio.get_running_loop()
+        # The session, kept as turns are graded (replayed from the stored turns once).
+        self.session = tutor.session(_turns(self.messages))
         self.opened = asyncio.Event()  # the opening reply has its message (seq 1)
         if any(m.role == "assistant" for m in self.messages):
             self.opened.set()
@@ -330,7 +334,10 @@ class ConversationRuntime:
     async def _run(self, job: _Job) -> None:
         match job.kind:
             case "opening":
-                await self._stream_reply(self.messages, None)
+                plan = await self._plan()
+                if plan is not None:
+                    self.session = Session(self.tutor.spec, plan)
+                await self._stream_reply(self.messages, None, answered=False)
             case "answer":
                 assert job.turn is not None
                 await self._answer(job.turn)
@@ -338,25 +345,26 @@ class ConversationRuntime:
                 await self._complete()
 
     async def _answer(self, turn: Message) -> None:
-        before = self._transcript(until=turn.seq, include=False)
-        evaluation = (turn.metadata or {}).get("evaluation")
-        if evaluation is None:
-            try:
-                graded = await self.tutor.evaluate(_turns(before), turn.content)
-            except AssessmentFinished:
-                graded = None
-            if graded is not None:
-                await self._record(turn, {"evaluation": graded.to_metadata()})
-        await self._stream_reply(self._transcript(until=turn.seq, include=True), turn.seq)
+        stored = Evaluation.from_metadata(turn.metadata)
+        if stored is None and not self.session.finished:
+            graded = await self.tutor.grade(self.session, turn.content)
+            self.session.apply(graded, turn.content)
+            await self._record(turn, {"evaluation": graded.to_metadata()})
+            stored = graded
+        answered = (
+            stored is not None and self.session.last is not None and self.session.last[0] == stored
+        )
+        transcript = self._transcript(until=turn.seq, include=True)
+        await self._stream_reply(transcript, turn.seq, answered=answered)
         # Completed only after the last reply: turns still queued get theirs first.
         pending = any(job.kind == "answer" for job in self._jobs)
-        if not pending and self.tutor.session(_turns(self.messages)).finished:
+        if not pending and self.session.finished:
             await self._complete()
 
     async def _record(self, turn: Message, metadata: dict[str, object]) -> None:
         updated = dataclasses.replace(turn, metadata=(turn.metadata or {}) | metadata)
         self.messages = [updated if m.id == turn.id else m for m in self.messages]
-        score = self.tutor.score(_turns(self.messages))
+        score = grading.score(self.session)
         await self._store.conversations.record_evaluation(
             self.id, turn.id, updated.metadata or {}, score.mastery_score
         )
@@ -369,10 +377,13 @@ class ConversationRuntime:
             )
         )
 
-    async def _stream_reply(self, transcript: Sequence[Message], in_reply_to: int | None) -> None:
+    async def _stream_reply(
+        self, transcript: Sequence[Message], in_reply_to: int | None, *, answered: bool
+    ) -> None:
         started = self._loop.time()
-        plan = await self._plan() if in_reply_to is None else None
-        reply = self.tutor.reply(_turns(transcript), plan=plan)
+        reply = self.tutor.respond(
+            self.session, _turns(transcript), opening=in_reply_to is None, answered=answered
+        )
         metadata = reply.metadata | {"in_reply_to": in_reply_to}
         message = await self._store.conversations.start_assistant(self.id, metadata=metadata)
         self.messages.append(message)
@@ -447,10 +458,9 @@ class ConversationRuntime:
     async def _complete(self) -> None:
         if self.status != "active":
             return
-        turns = _turns(self.messages)
-        score = self.tutor.score(turns)
+        score = grading.score(self.session)
         done = await self._store.conversations.complete(
-            self.id, mastery_score=score.mastery_score, missed=self.tutor.struggles(turns)
+            self.id, mastery_score=score.mastery_score, missed=grading.struggles(self.session)
         )
         if self.config.assessment_type == "flashcards":
             await self._reschedule_cards()
@@ -485,7 +495,7 @@ class ConversationRuntime:
         user, deck = self.conversation.user_id, self.config.id
         states = await self._store.flashcards.states(user, deck)
         now = utcnow()
-        updated = reschedule(states, ratings(self.tutor.session(_turns(self.messages))), now)
+        updated = reschedule(states, ratings(self.session), now)
         await self._store.flashcards.save(
             user,
             deck,
@@ -506,7 +516,7 @@ class ConversationRuntime:
         for message in self.messages:
             if message.role == "user" and message.seq not in answered:
                 self._enqueue(_Job("answer", message))
-        if not self._jobs and self.tutor.session(_turns(self.messages)).finished:
+        if not self._jobs and self.session.finished:
             self._enqueue(_Job("complete"))
 
     def _enqueue(self, job: _Job) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -52,6 +52,7 @@ class Hub:
         self._http = httpx.AsyncClient()
         self._sweeper: asyncio.Task[None] | None = None
         self._draining = False
+        self._tutors: dict[str, tuple[datetime, Tutor]] = {}
 
     async def start(self) -> None:
         """Recover from a crash and start the idle sweeper."""
@@ -142,7 +143,23 @@ class Hub:
         return runtime
 
     async def tutor(self, config: AssessmentConfig) -> Tutor:
-        """The tutor of an assessment, with its approved generated content."""
+        """The tutor of an assessment, with its approved generated content.
+
+        One tutor (its parsed spec) serves every conversation of the assessment; it is
+        made again when the configuration changes or content is reviewed.
+        """
+        cached = self._tutors.get(config.id)
+        if cached is not None and cached[0] == config.updated_at:
+            return cached[1]
+        tutor = await self._make_tutor(config)
+        self._tutors[config.id] = (config.updated_at, tutor)
+        return tutor
+
+    def forget_tutor(self, config_id: str) -> None:
+        """Drop the cached tutor (its approved content changed)."""
+        self._tutors.pop(config_id, None)
+
+    async def _make_tutor(self, config: AssessmentConfig) -> Tutor:
         contents = await self.store.content.list(config.id, approved_only=True)
         spec = AssessmentSpec.from_config(
             assessment_type=config.assessment_type,

@@ -201,3 +201,18 @@ async def test_health_and_metrics(run: Running) -> None:
         "tutorchat_first_delta_latency_seconds_bucket",
     ):
         assert name in text
+
+
+async def test_approved_content_joins_conversations_opened_after(run: Running) -> None:
+    """Once approved, generated items are part of new conversations' assessments."""
+    assessment = await create_assessment(run, "fill_blank", "mastery", FILL_BLANK)
+    base = f"/api/assessments/{assessment}/content"
+    source = "Photosynthesis is the process by which plants make sugar from light."
+    made = (await api(run, "POST", base, _teacher(run), {"source": source})).json()
+    await api(run, "POST", f"{base}/{made['content_hash']}/approve", _teacher(run))
+    conversation = await open_conversation(run, assessment, "s9")
+    client = await Client.connect(run, conversation, run.token("s9"))
+    await client.until(of_type("welcome"))
+    await client.send({"type": "send", "client_msg_id": "c1", "content": "Paris"})
+    progress = (await client.until(of_type("progress")))[-1]
+    assert progress["items_total"] == len(FILL_BLANK["items"]) + len(made["content"]["items"])

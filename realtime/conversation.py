@@ -445,7 +445,7 @@ class ConversationRuntime:
         ]
         self.reply = None
         self._metrics.replies_in_flight.dec()
-        logger.info(
+        logger.debug(
             "reply finished (%d characters)",
             len(live.text),
             extra={"conversation": self.id, "message_id": live.message_id, "status": status},

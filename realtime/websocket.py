@@ -106,12 +106,12 @@ async def conversation_socket(websocket: WebSocket) -> None:
     try:
         async with runtime.attach(conn):
             replayed = await runtime.replay(conn, hello.last_seq)
-            logger.info("joined after seq %d, %d replayed", hello.last_seq, replayed, extra=where)
+            logger.debug("joined after seq %d, %d replayed", hello.last_seq, replayed, extra=where)
             await _serve(websocket, session, conn, runtime, hub)
     finally:
         session.closed()
         hub.metrics.open_sockets.dec()
-        logger.info("left", extra=where | {"code": conn.close_code})
+        logger.debug("left", extra=where | {"code": conn.close_code})
 
 
 async def _hello(websocket: WebSocket, session: Session, settings: Settings) -> Hello:

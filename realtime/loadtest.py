@@ -238,11 +238,19 @@ async def _setup(config: LoadConfig, count: int) -> list[_Student]:
                 course_id="load",
                 platform_id="load",
             )
-            async with gate:
-                created = await http.post(
-                    f"/api/assessments/{assessment}/conversations",
-                    headers={"authorization": f"Bearer {token}"},
-                )
+            # Opening a conversation is idempotent (the student's active one comes back),
+            # so a request lost with a pooled connection the server had closed is retried.
+            for attempt in range(3):
+                try:
+                    async with gate:
+                        created = await http.post(
+                            f"/api/assessments/{assessment}/conversations",
+                            headers={"authorization": f"Bearer {token}"},
+                        )
+                    break
+                except httpx.TransportError:
+                    if attempt == 2:
+                        raise
             created.raise_for_status()
             return _Student(number, token, created.json()["id"])
 

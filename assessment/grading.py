@@ -46,7 +46,7 @@ def score(session: Session) -> Score:
             earned = sum(1.0 for record in records if record.mastered)
         case "engagement":
             earned = sum(1.0 for record in records if record.engaged)
-    total = len(session.records)
+    total = len(session.plan)
     value = round(100 * earned / total, 2)
     return Score(
         mastery_score=value,

@@ -23,7 +23,7 @@ from assessment.answers import normalize
 from assessment.evaluation import Evaluation
 from assessment.spec import AssessmentSpec, Item
 
-__all__ = ["ItemRecord", "Outcome", "Session", "Turn"]
+__all__ = ["ItemRecord", "Outcome", "Session", "Turn", "items_by_id"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,33 +65,63 @@ class ItemRecord:
         return self.attempts_in_round
 
 
+_UNTOUCHED = ItemRecord()
+
+
+def items_by_id(spec: AssessmentSpec) -> dict[str, Item]:
+    """The spec's items by id, in configured order."""
+    return {item.id: item for item in spec.items}
+
+
 class Session:
     """The state of one conversation: the queue of items and each item's record.
+
+    A live conversation keeps its session for as long as it is in use, so it stays
+    small: the item map and the default order are shared (``items``, given by the
+    tutor), records exist only for items the student has answered, and the queue is a
+    position in the plan plus the items that came back.
 
     Args:
         spec: the assessment.
         plan: the order of the items' ids; ids no longer configured are skipped and new
             ones go last.
+        items: the spec's items by id, if the caller already has them.
     """
 
-    def __init__(self, spec: AssessmentSpec, plan: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        spec: AssessmentSpec,
+        plan: Sequence[str] | None = None,
+        *,
+        items: Mapping[str, Item] | None = None,
+    ) -> None:
         self.spec = spec
-        self.items: dict[str, Item] = {item.id: item for item in spec.items}
-        planned = dict.fromkeys(i for i in (plan or ()) if i in self.items)  # ordered set
-        order = [*planned, *(i for i in self.items if i not in planned)]
-        self.plan = order
-        self.records = {item_id: ItemRecord() for item_id in order}
-        self.queue = collections.deque(order)
-        self.current: str | None = self.queue.popleft() if self.queue else None
+        self.items: Mapping[str, Item] = items if items is not None else items_by_id(spec)
+        default = tuple(self.items)
+        if plan is None or tuple(plan) == default:
+            self.plan: tuple[str, ...] = default
+        else:
+            planned = dict.fromkeys(i for i in plan if i in self.items)  # an ordered set
+            self.plan = (*planned, *(i for i in default if i not in planned))
+        self.records: dict[str, ItemRecord] = {}
+        self._position = 0
+        self._requeued: collections.deque[str] = collections.deque()
+        self.current: str | None = self._next()
         self.last: tuple[Evaluation, Outcome] | None = None
 
     @classmethod
-    def replay(cls, spec: AssessmentSpec, turns: Sequence[Turn]) -> Session:
+    def replay(
+        cls,
+        spec: AssessmentSpec,
+        turns: Sequence[Turn],
+        *,
+        items: Mapping[str, Item] | None = None,
+    ) -> Session:
         """The session after ``turns``: the stored plan, then every stored evaluation."""
         plan = next(
             (t.metadata["plan"] for t in turns if t.metadata and "plan" in t.metadata), None
         )
-        session = cls(spec, plan)
+        session = cls(spec, plan, items=items)
         for turn in turns:
             evaluation = Evaluation.from_metadata(turn.metadata) if turn.role == "user" else None
             if evaluation is not None and evaluation.item_id == session.current:
@@ -112,13 +142,19 @@ class Session:
     def items_done(self) -> int:
         return sum(record.done for record in self.records.values())
 
+    @property
+    def queue(self) -> list[str]:
+        """The items still to come after the current one, in order."""
+        return [*self.plan[self._position :], *self._requeued]
+
     def record(self, item_id: str) -> ItemRecord:
-        return self.records[item_id]
+        """The item's record (a blank one, not to be changed, if it was never answered)."""
+        return self.records.get(item_id, _UNTOUCHED)
 
     def apply(self, evaluation: Evaluation, answer: str) -> Outcome:
         """Fold one evaluation of the current item, and the answer it graded, in."""
         assert evaluation.item_id == self.current, "evaluations answer the current item"
-        record = self.records[evaluation.item_id]
+        record = self.records.setdefault(evaluation.item_id, ItemRecord())
         record.attempts += 1
         record.attempts_in_round += 1
         if record.first_credit is None:
@@ -150,11 +186,17 @@ class Session:
             record.round += 1
             record.attempts_in_round = 0
             record.covered.clear()
-            self.queue.append(self.current)
+            self._requeued.append(self.current)
         else:
             record.done = True
             record.mastered = outcome is Outcome.MASTERED
-        self.current = self.queue.popleft() if self.queue else None
+        self.current = self._next()
+
+    def _next(self) -> str | None:
+        if self._position < len(self.plan):
+            self._position += 1
+            return self.plan[self._position - 1]
+        return self._requeued.popleft() if self._requeued else None
 
     @property
     def _attempts_per_round(self) -> int:

@@ -29,7 +29,7 @@ from fsrs import Card
 from assessment import grading
 from assessment.evaluation import Evaluation
 from assessment.scheduling import ratings, reschedule, session_order
-from assessment.session import Session, Turn
+from assessment.session import Turn
 from assessment.spec import Flashcard
 from assessment.tutor import ReplyFailed, Tutor
 from persistence.errors import ConversationClosed
@@ -336,7 +336,7 @@ class ConversationRuntime:
             case "opening":
                 plan = await self._plan()
                 if plan is not None:
-                    self.session = Session(self.tutor.spec, plan)
+                    self.session = self.tutor.new_session(plan)
                 await self._stream_reply(self.messages, None, answered=False)
             case "answer":
                 assert job.turn is not None

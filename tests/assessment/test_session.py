@@ -20,7 +20,7 @@ async def test_a_fresh_tutor_continues_from_the_stored_turns() -> None:
     restarted = Dialogue(Tutor(before.tutor.spec))
     restarted.turns = list(before.turns)
     session = restarted.tutor.session(restarted.turns)
-    assert session.plan == ["i3", "i1", "i2"]
+    assert session.plan == ("i3", "i1", "i2")
     assert session.current == "i1"
     assert list(session.queue) == ["i2", "i3"]
     evaluation, score, reply = await restarted.answer("Paris")
@@ -41,7 +41,7 @@ async def test_a_plan_naming_removed_items_still_covers_every_item() -> None:
     """Items dropped from the config are skipped; items added since go last."""
     dialogue = Dialogue.of("fill_blank", "mastery", FILL_BLANK)
     session = Session(dialogue.tutor.spec, plan=["gone", "i2"])
-    assert session.plan == ["i2", "i1", "i3"]
+    assert session.plan == ("i2", "i1", "i3")
 
 
 async def test_feedback_metadata_names_the_outcome() -> None:

@@ -23,7 +23,7 @@ from assessment.answers import normalize
 from assessment.evaluation import Evaluation
 from assessment.spec import AssessmentSpec, Item
 
-__all__ = ["ItemRecord", "Outcome", "Session", "Turn", "items_by_id"]
+__all__ = ["Catalog", "ItemRecord", "Outcome", "Session", "Turn"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,24 +68,32 @@ class ItemRecord:
 _UNTOUCHED = ItemRecord()
 
 
-def items_by_id(spec: AssessmentSpec) -> dict[str, Item]:
-    """The spec's items by id, in configured order."""
-    return {item.id: item for item in spec.items}
+@dataclasses.dataclass(frozen=True, slots=True)
+class Catalog:
+    """A spec's items by id and their configured order, shared by its sessions."""
+
+    items: Mapping[str, Item]
+    order: tuple[str, ...]
+
+    @classmethod
+    def of(cls, spec: AssessmentSpec) -> Catalog:
+        items = {item.id: item for item in spec.items}
+        return cls(items, tuple(items))
 
 
 class Session:
     """The state of one conversation: the queue of items and each item's record.
 
     A live conversation keeps its session for as long as it is in use, so it stays
-    small: the item map and the default order are shared (``items``, given by the
-    tutor), records exist only for items the student has answered, and the queue is a
-    position in the plan plus the items that came back.
+    small: the item map and the default order are shared (the tutor's ``catalog``),
+    records exist only for items the student has answered, and the queue is a position
+    in the plan plus the items that came back.
 
     Args:
         spec: the assessment.
         plan: the order of the items' ids; ids no longer configured are skipped and new
             ones go last.
-        items: the spec's items by id, if the caller already has them.
+        catalog: the spec's catalog, if the caller already has it.
     """
 
     def __init__(
@@ -93,16 +101,16 @@ class Session:
         spec: AssessmentSpec,
         plan: Sequence[str] | None = None,
         *,
-        items: Mapping[str, Item] | None = None,
+        catalog: Catalog | None = None,
     ) -> None:
         self.spec = spec
-        self.items: Mapping[str, Item] = items if items is not None else items_by_id(spec)
-        default = tuple(self.items)
-        if plan is None or tuple(plan) == default:
-            self.plan: tuple[str, ...] = default
+        catalog = catalog or Catalog.of(spec)
+        self.items = catalog.items
+        if plan is None or tuple(plan) == catalog.order:
+            self.plan = catalog.order
         else:
             planned = dict.fromkeys(i for i in plan if i in self.items)  # an ordered set
-            self.plan = (*planned, *(i for i in default if i not in planned))
+            self.plan = (*planned, *(i for i in catalog.order if i not in planned))
         self.records: dict[str, ItemRecord] = {}
         self._position = 0
         self._requeued: collections.deque[str] = collections.deque()
@@ -115,13 +123,13 @@ class Session:
         spec: AssessmentSpec,
         turns: Sequence[Turn],
         *,
-        items: Mapping[str, Item] | None = None,
+        catalog: Catalog | None = None,
     ) -> Session:
         """The session after ``turns``: the stored plan, then every stored evaluation."""
         plan = next(
             (t.metadata["plan"] for t in turns if t.metadata and "plan" in t.metadata), None
         )
-        session = cls(spec, plan, items=items)
+        session = cls(spec, plan, catalog=catalog)
         for turn in turns:
             evaluation = Evaluation.from_metadata(turn.metadata) if turn.role == "user" else None
             if evaluation is not None and evaluation.item_id == session.current:

@@ -26,7 +26,7 @@ from assessment.evaluation import Evaluation
 from assessment.grader import grade, grade_coverage
 from assessment.grading import Score, score, struggles
 from assessment.llm import ChatClient, LLMError
-from assessment.session import Outcome, Session, Turn, items_by_id
+from assessment.session import Catalog, Outcome, Session, Turn
 from assessment.spec import AssessmentSpec, Objective
 
 __all__ = ["AssessmentFinished", "Reply", "ReplyFailed", "Tutor"]
@@ -66,18 +66,18 @@ class Tutor:
 
     def __init__(self, spec: AssessmentSpec, *, llm: ChatClient | None = None) -> None:
         self.spec = spec
-        self.items = items_by_id(spec)  # shared by every session of this tutor
+        self.catalog = Catalog.of(spec)  # shared by every session of this tutor
         self._llm = llm
 
     def session(self, turns: Sequence[Turn], plan: Sequence[str] | None = None) -> Session:
         """The session after ``turns``; ``plan`` orders a session that has none yet."""
         if plan is not None and not any(t.metadata and "plan" in t.metadata for t in turns):
             return self.new_session(plan)
-        return Session.replay(self.spec, turns, items=self.items)
+        return Session.replay(self.spec, turns, catalog=self.catalog)
 
     def new_session(self, plan: Sequence[str] | None = None) -> Session:
         """A session at its start, its items in ``plan`` order (default: as configured)."""
-        return Session(self.spec, plan, items=self.items)
+        return Session(self.spec, plan, catalog=self.catalog)
 
     async def evaluate(self, turns: Sequence[Turn], answer: str) -> Evaluation:
         """Grade ``answer``, the student's reply to where ``turns`` left off.

@@ -53,6 +53,9 @@ def _start_server(folder: Path, port: int, **env: str) -> subprocess.Popen[bytes
     environment = os.environ | {
         "DATABASE_URL": f"sqlite:///{folder}/bench.db",
         "TUTORCHAT_SECRET": SECRET,
+        # The per-connection turn limit (30 a minute) protects a real deployment; it
+        # would cap a saturation run at the limit instead of the server's capacity.
+        "TUTORCHAT_RATE_LIMIT_TURNS": "1000000",
         **env,
     }
     process = subprocess.Popen(

@@ -112,6 +112,22 @@ class _Student:
                 continue
             return frame
 
+    async def think(self, seconds: float, stats: _Stats) -> None:
+        """Wait ``seconds`` as a student thinks, still answering the server's pings."""
+        assert self.ws is not None
+        deadline = time.perf_counter() + seconds
+        while (left := deadline - time.perf_counter()) > 0:
+            try:
+                text = await asyncio.wait_for(self.ws.recv(), left)
+            except TimeoutError:
+                return
+            stats.frames += 1
+            frame = orjson.loads(text)
+            if frame["type"] == "ping":
+                await self.send({"type": "pong", "nonce": frame.get("nonce")})
+            else:
+                self._hold(frame)
+
     async def until_idle(self, stats: _Stats) -> None:
         """Read until no reply is streaming (the opening, after a join)."""
         while any(m["status"] == "streaming" for m in self.messages.values()):
@@ -283,8 +299,9 @@ async def _steady(config: LoadConfig) -> dict[str, Any]:
     async def drive(student: _Student) -> None:
         await asyncio.sleep(random.uniform(0, config.ramp))
         while time.perf_counter() < deadline:
-            await asyncio.sleep(random.expovariate(1 / config.think) if config.think > 0 else 0)
             try:
+                if config.think > 0:
+                    await student.think(random.expovariate(1 / config.think), stats)
                 await student.turn_once(random.random() < config.correct, stats)
             except (websockets.ConnectionClosed, TimeoutError) as error:
                 stats.errors[type(error).__name__] += 1

@@ -51,7 +51,6 @@ async def test_sqlite_runs_in_wal_with_normal_sync_busy_timeout_and_foreign_keys
                     "busy_timeout",
                     "foreign_keys",
                     "wal_autocheckpoint",
-                    "cache_size",
                 )
             }
     finally:
@@ -62,5 +61,4 @@ async def test_sqlite_runs_in_wal_with_normal_sync_busy_timeout_and_foreign_keys
         "busy_timeout": 10000,
         "foreign_keys": 1,
         "wal_autocheckpoint": 10000,
-        "cache_size": -65536,
     }

@@ -130,6 +130,9 @@ class ConversationRuntime:
         self._loop = asyncio.get_running_loop()
         # The session, kept as turns are graded (replayed from the stored turns once).
         self.session = tutor.session(_turns(self.messages))
+        # The opening's plan is in the session now; each live conversation need not hold
+        # its own copy (the database keeps it).
+        self.messages = [_without_plan(m) for m in self.messages]
         self.opened = asyncio.Event()  # the opening reply has its message (seq 1)
         if any(m.role == "assistant" for m in self.messages):
             self.opened.set()
@@ -386,7 +389,7 @@ class ConversationRuntime:
         )
         metadata = reply.metadata | {"in_reply_to": in_reply_to}
         message = await self._store.conversations.start_assistant(self.id, metadata=metadata)
-        self.messages.append(message)
+        self.messages.append(_without_plan(message))
         self.opened.set()
         live = _Reply(message_id=MessageId(message.id), seq=message.seq, started=started)
         live.flushed_at = started
@@ -563,6 +566,13 @@ def _final_status(live: _Reply) -> str:
     if not isinstance(error, ReplyFailed):
         logger.error("reply %s failed", live.message_id, exc_info=error)
     return "error"
+
+
+def _without_plan(message: Message) -> Message:
+    if not message.metadata or "plan" not in message.metadata:
+        return message
+    metadata = {k: v for k, v in message.metadata.items() if k != "plan"}
+    return dataclasses.replace(message, metadata=metadata)
 
 
 def _turns(messages: Sequence[Message]) -> list[Turn]:

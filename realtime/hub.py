@@ -53,6 +53,7 @@ class Hub:
         self._sweeper: asyncio.Task[None] | None = None
         self._draining = False
         self._tutors: dict[str, tuple[datetime, Tutor]] = {}
+        self._configs: dict[str, AssessmentConfig] = {}
 
     async def start(self) -> None:
         """Recover from a crash and start the idle sweeper."""
@@ -120,7 +121,7 @@ class Hub:
 
     async def _load(self, conversation_id: str) -> ConversationRuntime:
         conversation = await self.store.conversations.get(conversation_id)
-        config = await self.store.assessments.get(conversation.assessment_config_id)
+        config = self._shared(await self.store.assessments.get(conversation.assessment_config_id))
         tutor = await self.tutor(config)
         messages = await self.store.conversations.messages_after(
             conversation_id, 0, limit=1_000_000
@@ -154,6 +155,15 @@ class Hub:
         tutor = await self._make_tutor(config)
         self._tutors[config.id] = (config.updated_at, tutor)
         return tutor
+
+    def _shared(self, config: AssessmentConfig) -> AssessmentConfig:
+        """One instance per assessment version, held by all its conversations: each read
+        parses ``ai_config`` afresh, and a large one costs every live conversation."""
+        known = self._configs.get(config.id)
+        if known is not None and known.updated_at == config.updated_at:
+            return known
+        self._configs[config.id] = config
+        return config
 
     def forget_tutor(self, config_id: str) -> None:
         """Drop the cached tutor (its approved content changed)."""

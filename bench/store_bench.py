@@ -53,9 +53,9 @@ async def store_rate(path: Path, appenders: int, turns: int) -> dict[str, Any]:
         batches: list[int] = []
         apply = store.writer._apply
 
-        async def counting(conn: Any, ops: Any, *, careful: bool) -> Any:
+        def counting(conn: Any, ops: Any, *, careful: bool) -> Any:
             batches.append(len(ops))
-            return await apply(conn, ops, careful=careful)
+            return apply(conn, ops, careful=careful)
 
         store.writer._apply = counting
 

@@ -5,22 +5,33 @@ timeout and foreign keys on. Write transactions start with ``BEGIN IMMEDIATE`` s
 transaction never has to upgrade a read lock (which fails at once with "database is
 locked" instead of waiting), and within one process they take turns on an asyncio lock
 instead of spinning in SQLite's busy handler. PostgreSQL needs neither.
+
+The hot write path (:meth:`Database.run_write`) is a plain function of a synchronous
+connection. On a SQLite file it runs whole in one thread of its own, on a synchronous
+engine: one hop between the event loop and that thread per transaction. Through
+aiosqlite every cursor call is such a hop (15 for a batch of turns), and each waits for
+the loop and the thread to hand the GIL over, which under load took milliseconds. On
+PostgreSQL the same function runs through the async engine's ``run_sync``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import functools
 import os
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Table, event
+from sqlalchemy import Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, RowMapping, make_url
+from sqlalchemy.engine import URL, Connection, Engine, RowMapping, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql import Executable
+
+from persistence.checkpoint import WalCheckpointer
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
@@ -32,12 +43,11 @@ __all__ = [
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///tutorchat.db"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-# Applied to every SQLite connection. A batch of turns from many conversations dirties
-# an index page per conversation in each of three indexes; checkpointing every 10,000
-# pages (about 40 MiB of WAL) instead of SQLite's 1,000 writes each such page back once
-# per many commits instead of once per commit (+20% turns/s at 100,000 turns). The page
-# cache stays at SQLite's default: a larger one gained nothing in the store benchmark,
-# and every pooled connection has its own.
+# Applied to every SQLite connection. The WAL is checkpointed in the background (see
+# persistence/checkpoint.py); the automatic checkpoint is only a safety net, at 10,000
+# pages (about 40 MiB of WAL) rather than SQLite's 1,000, because the commit that
+# reaches it waits for the copy. The page cache stays at SQLite's default: a larger one
+# gained nothing in the store benchmark, and every pooled connection has its own.
 SQLITE_PRAGMAS = (
     "journal_mode=WAL",
     "synchronous=NORMAL",
@@ -46,6 +56,8 @@ SQLITE_PRAGMAS = (
     "wal_autocheckpoint=10000",
 )
 _BEGIN_OPTION = "tutorchat_begin"
+
+T = TypeVar("T")
 
 
 def normalize_url(url: str) -> str:
@@ -78,7 +90,8 @@ class Database:
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = normalize_url(url)
-        self.is_sqlite = make_url(self.url).get_backend_name() == "sqlite"
+        parsed = make_url(self.url)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
         options: dict[str, Any] = {
             "json_serializer": _json_dumps,
             "json_deserializer": orjson.loads,
@@ -88,12 +101,34 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
         self._writer_engine = self.engine
         self._write_turn: asyncio.Lock | None = None
+        self._sync_writer: Engine | None = None
+        self._write_thread: concurrent.futures.ThreadPoolExecutor | None = None
+        self._checkpointer: WalCheckpointer | None = None
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine.sync_engine)
             self._writer_engine = self.engine.execution_options(
                 **{_BEGIN_OPTION: "BEGIN IMMEDIATE"}
             )
             self._write_turn = asyncio.Lock()
+            if parsed.database not in (None, "", ":memory:"):
+                # A file: a second engine on it sees the same data (an in-memory
+                # database would be another one, so it keeps the async path).
+                self._sync_writer = _sync_sqlite_engine(parsed, options)
+                self._write_thread = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=1, thread_name_prefix="sqlite-writer"
+                )
+                self._checkpointer = WalCheckpointer(
+                    parsed.database, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS
+                )
+
+    @contextlib.asynccontextmanager
+    async def maintained(self) -> AsyncIterator[None]:
+        """Run the database's background upkeep (SQLite's WAL checkpoints) for the block."""
+        if self._checkpointer is None:
+            yield
+            return
+        async with self._checkpointer.running():
+            yield
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -103,6 +138,23 @@ class Database:
                 await stack.enter_async_context(self._write_turn)
             conn = await stack.enter_async_context(self._writer_engine.begin())
             yield conn
+
+    async def run_write(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one write transaction, committed if it returns.
+
+        Args:
+            work: a plain function of a synchronous connection; it must not block on
+                anything but the database.
+        """
+        if self._sync_writer is None or self._write_thread is None:
+            async with self.write() as conn:
+                return await conn.run_sync(work)
+        assert self._write_turn is not None
+        engine = self._sync_writer
+        async with self._write_turn:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._write_thread, functools.partial(_in_transaction, engine, work)
+            )
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -127,14 +179,39 @@ class Database:
         return postgresql.insert(table)
 
     async def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection, and the SQLite writer thread."""
+        if self._sync_writer is not None and self._write_thread is not None:
+            await asyncio.get_running_loop().run_in_executor(
+                self._write_thread, self._sync_writer.dispose
+            )
+            self._write_thread.shutdown()
         await self.engine.dispose()
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _in_transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
+    with engine.begin() as conn:
+        return work(conn)
+
+
+def _sync_sqlite_engine(url: URL, options: dict[str, Any]) -> Engine:
+    """The writer thread's engine: the same file through the standard ``sqlite3``."""
+    engine = create_engine(
+        url.set(drivername="sqlite+pysqlite"),
+        pool_size=1,
+        # Created and used in the writer thread only; closed from it too, except by
+        # the garbage collector of a database that was never disposed.
+        connect_args={"check_same_thread": False},
+        execution_options={_BEGIN_OPTION: "BEGIN IMMEDIATE"},
+        **options,
+    )
+    _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
     """Set the pragmas on each new connection and take over ``BEGIN`` from pysqlite."""
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # pysqlite would otherwise open transactions itself, lazily and always deferred.
         dbapi_connection.isolation_level = None
@@ -143,6 +220,6 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def on_begin(conn: Connection) -> None:
         conn.exec_driver_sql(conn.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))

@@ -47,10 +47,11 @@ async def open_store(
         if migrate_first:
             await migrate.upgrade(db)
         store = Store(db, max_batch=max_batch)
-        await store.writer.start()
-        try:
-            yield store
-        finally:
-            await store.writer.close()
+        async with db.maintained():
+            await store.writer.start()
+            try:
+                yield store
+            finally:
+                await store.writer.close()
     finally:
         await db.dispose()

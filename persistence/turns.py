@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import bindparam, func, insert, select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from persistence.errors import ConversationClosed, NotFound, StoreError
 from persistence.records import ConversationId, JsonObject, Message, MessageId, from_row
@@ -114,8 +114,8 @@ _set_score = (
 )
 
 
-async def apply_turns(
-    conn: AsyncConnection, ops: Sequence[TurnOp], *, careful: bool
+def apply_turns(
+    conn: Connection, ops: Sequence[TurnOp], *, careful: bool
 ) -> list[TurnResult | StoreError]:
     """Apply ``ops`` in order inside the open transaction of ``conn``.
 
@@ -127,43 +127,43 @@ async def apply_turns(
     results: list[TurnResult | StoreError] = [None] * len(ops)
     appends = [(i, op) for i, op in enumerate(ops) if isinstance(op, AppendMessage)]
     if appends:
-        await _append(conn, appends, results, careful=careful)
+        _append(conn, appends, results, careful=careful)
     updates = [op for op in ops if isinstance(op, UpdateMessage)]
     evaluations = [op for op in ops if isinstance(op, RecordEvaluation)]
     updates += [
         UpdateMessage(message_id=op.message_id, metadata=op.evaluation) for op in evaluations
     ]
-    await _update_messages(conn, updates)
+    _update_messages(conn, updates)
     if evaluations:
         scores = [{"score_id": op.conversation_id, "score": op.mastery_score} for op in evaluations]
-        await conn.execute(_set_score, scores)
+        conn.execute(_set_score, scores)
     return results
 
 
-async def _append(
-    conn: AsyncConnection,
+def _append(
+    conn: Connection,
     appends: list[tuple[int, AppendMessage]],
     results: list[TurnResult | StoreError],
     *,
     careful: bool,
 ) -> None:
-    heads = await _conversation_heads(conn, {op.conversation_id for _, op in appends})
-    known = await _existing_turns(conn, [op for _, op in appends]) if careful else {}
-    await _insert_appends(conn, appends, heads, known, results)
+    heads = _conversation_heads(conn, {op.conversation_id for _, op in appends})
+    known = _existing_turns(conn, [op for _, op in appends]) if careful else {}
+    _insert_appends(conn, appends, heads, known, results)
     if careful:
         return
     # A repeat is answered even when the conversation has closed since its original, and
     # a refused turn inserts nothing that could reveal it: look those up.
     refused = [(i, op) for i, op in appends if isinstance(results[i], ConversationClosed)]
     if any(op.client_msg_id is not None for _, op in refused):
-        known = await _existing_turns(conn, [op for _, op in refused])
+        known = _existing_turns(conn, [op for _, op in refused])
         for index, op in refused:
             if (original := known.get((op.conversation_id, op.client_msg_id))) is not None:
                 results[index] = Appended(message=original, duplicate=True)
 
 
-async def _insert_appends(
-    conn: AsyncConnection,
+def _insert_appends(
+    conn: Connection,
     appends: list[tuple[int, AppendMessage]],
     heads: dict[str, tuple[str, int]],
     known: dict[tuple[str, str | None], Message],
@@ -192,31 +192,29 @@ async def _insert_appends(
         if op.client_msg_id is not None:
             known[key] = message
     if rows:
-        await conn.execute(_insert_message, rows)
+        conn.execute(_insert_message, rows)
         moved = sorted({row["conversation_id"] for row in rows})
-        await conn.execute(_move_heads, {"ids": moved, "now": now})
+        conn.execute(_move_heads, {"ids": moved, "now": now})
 
 
-async def _existing_turns(
-    conn: AsyncConnection, ops: list[AppendMessage]
+def _existing_turns(
+    conn: Connection, ops: list[AppendMessage]
 ) -> dict[tuple[str, str | None], Message]:
     """The stored messages that ``ops`` would repeat, by (conversation, client_msg_id)."""
     keys = {(op.conversation_id, op.client_msg_id) for op in ops if op.client_msg_id is not None}
     if not keys:
         return {}
-    rows = (await conn.execute(_stored_turns, {"keys": sorted(keys)})).mappings()
+    rows = (conn.execute(_stored_turns, {"keys": sorted(keys)})).mappings()
     return {(row["conversation_id"], row["client_msg_id"]): from_row(Message, row) for row in rows}
 
 
-async def _conversation_heads(
-    conn: AsyncConnection, ids: set[ConversationId]
-) -> dict[str, tuple[str, int]]:
+def _conversation_heads(conn: Connection, ids: set[ConversationId]) -> dict[str, tuple[str, int]]:
     """Status and last_seq of each conversation, locked on PostgreSQL in id order."""
-    rows = await conn.execute(_heads, {"ids": sorted(ids)})
+    rows = conn.execute(_heads, {"ids": sorted(ids)})
     return {row.id: (row.status, row.last_seq) for row in rows}
 
 
-async def _update_messages(conn: AsyncConnection, ops: list[UpdateMessage]) -> None:
+def _update_messages(conn: Connection, ops: list[UpdateMessage]) -> None:
     """Apply message updates, one executemany per set of changed columns."""
     by_columns: defaultdict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for op in ops:
@@ -236,7 +234,7 @@ async def _update_messages(conn: AsyncConnection, ops: list[UpdateMessage]) -> N
             .where(messages.c.id == bindparam("message_id"))
             .values({name: bindparam(f"new_{name}") for name in columns})
         )
-        await conn.execute(statement, params)
+        conn.execute(statement, params)
 
 
 def _new_message(op: AppendMessage, seq: int, now: datetime) -> Message:

@@ -17,11 +17,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from typing import Generic, Protocol, TypeVar
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.database import Database
 from persistence.errors import StoreError, WriteFailed, WriterClosed, constraint_violation
@@ -36,11 +36,15 @@ OpT_contra = TypeVar("OpT_contra", contravariant=True)
 
 
 class ApplyBatch(Protocol[OpT_contra, ResultT]):
-    """Applies a batch in the open transaction: one result, or one refusal, per operation."""
+    """Applies a batch in the open transaction: one result, or one refusal, per operation.
+
+    It is a plain function: :meth:`Database.run_write` runs it whole in the database's
+    writer thread (SQLite) or through the async driver (PostgreSQL).
+    """
 
     def __call__(
-        self, conn: AsyncConnection, ops: Sequence[OpT_contra], /, *, careful: bool
-    ) -> Awaitable[list[ResultT | StoreError]]: ...
+        self, conn: Connection, ops: Sequence[OpT_contra], /, *, careful: bool
+    ) -> list[ResultT | StoreError]: ...
 
 
 class GroupCommitWriter(Generic[OpT, ResultT]):
@@ -135,8 +139,7 @@ class GroupCommitWriter(Generic[OpT, ResultT]):
     async def _apply_in_transaction(
         self, ops: list[OpT], *, careful: bool
     ) -> list[ResultT | StoreError]:
-        async with self._db.write() as conn:
-            return await self._apply(conn, ops, careful=careful)
+        return await self._db.run_write(lambda conn: self._apply(conn, ops, careful=careful))
 
 
 def _as_store_error(error: Exception) -> StoreError:

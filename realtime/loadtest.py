@@ -301,7 +301,12 @@ async def _steady(config: LoadConfig) -> dict[str, Any]:
         while time.perf_counter() < deadline:
             try:
                 if config.think > 0:
-                    await student.think(random.expovariate(1 / config.think), stats)
+                    # A think that would end past the deadline ends at it: the run's
+                    # length, and so its turn rate, must not depend on the longest one.
+                    pause = random.expovariate(1 / config.think)
+                    await student.think(min(pause, deadline - time.perf_counter()), stats)
+                    if time.perf_counter() >= deadline:
+                        return
                 await student.turn_once(random.random() < config.correct, stats)
             except (websockets.ConnectionClosed, TimeoutError) as error:
                 stats.errors[type(error).__name__] += 1

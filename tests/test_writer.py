@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from persistence.database import Database
 from persistence.errors import ConstraintViolation, StoreError, WriterClosed
@@ -105,11 +105,11 @@ async def test_close_commits_what_is_queued_then_refuses(
 def _counting(batches: list[int]) -> ApplyBatch[TurnOp, TurnResult]:
     """apply_turns, noting the size of each batch it applies."""
 
-    async def counting(
-        conn: AsyncConnection, ops: Sequence[TurnOp], *, careful: bool
+    def counting(
+        conn: Connection, ops: Sequence[TurnOp], *, careful: bool
     ) -> list[TurnResult | StoreError]:
         batches.append(len(ops))
-        return await apply_turns(conn, ops, careful=careful)
+        return apply_turns(conn, ops, careful=careful)
 
     return counting
 

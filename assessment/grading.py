@@ -38,19 +38,19 @@ class Score:
 
 def score(session: Session) -> Score:
     """The session's score under its assessment's grading schema."""
-    records = session.records.values()
+    totals = session.totals
     match session.spec.grading_schema:
         case "percentage":
-            earned = sum(record.first_credit or 0.0 for record in records)
+            earned = totals.first_credit
         case "mastery":
-            earned = sum(1.0 for record in records if record.mastered)
+            earned = float(totals.mastered)
         case "engagement":
-            earned = sum(1.0 for record in records if record.engaged)
+            earned = float(totals.engaged)
     total = len(session.plan)
     value = round(100 * earned / total, 2)
     return Score(
         mastery_score=value,
-        items_done=session.items_done,
+        items_done=totals.done,
         items_total=total,
         passed=value >= session.spec.mastery_threshold,
     )

@@ -23,7 +23,7 @@ from assessment.answers import normalize
 from assessment.evaluation import Evaluation
 from assessment.spec import AssessmentSpec, Item
 
-__all__ = ["Catalog", "ItemRecord", "Outcome", "Session", "Turn"]
+__all__ = ["Catalog", "ItemRecord", "Outcome", "Session", "Totals", "Turn"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,6 +66,17 @@ class ItemRecord:
 
 
 _UNTOUCHED = ItemRecord()
+
+
+@dataclasses.dataclass(slots=True)
+class Totals:
+    """Sums over the records, kept as evaluations are applied, so that scoring a turn
+    costs the same however many items the student has answered."""
+
+    first_credit: float = 0.0  # the first attempts' credit
+    mastered: int = 0
+    engaged: int = 0  # items with a substantive answer
+    done: int = 0  # finished, mastered or not
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -112,6 +123,7 @@ class Session:
             planned = dict.fromkeys(i for i in plan if i in self.items)  # an ordered set
             self.plan = (*planned, *(i for i in catalog.order if i not in planned))
         self.records: dict[str, ItemRecord] = {}
+        self.totals = Totals()
         self._position = 0
         self._requeued: collections.deque[str] = collections.deque()
         self.current: str | None = self._next()
@@ -147,10 +159,6 @@ class Session:
         return None if self.current is None else self.items[self.current]
 
     @property
-    def items_done(self) -> int:
-        return sum(record.done for record in self.records.values())
-
-    @property
     def queue(self) -> list[str]:
         """The items still to come after the current one, in order."""
         return [*self.plan[self._position :], *self._requeued]
@@ -167,8 +175,11 @@ class Session:
         record.attempts_in_round += 1
         if record.first_credit is None:
             record.first_credit = evaluation.credit
+            self.totals.first_credit += evaluation.credit
         record.covered.update(evaluation.covered)
-        record.engaged = record.engaged or evaluation.substantive
+        if evaluation.substantive and not record.engaged:
+            record.engaged = True
+            self.totals.engaged += 1
         record.answers.append(normalize(answer))
         if evaluation.verdict != "correct":
             record.misses += 1
@@ -198,6 +209,8 @@ class Session:
         else:
             record.done = True
             record.mastered = outcome is Outcome.MASTERED
+            self.totals.done += 1
+            self.totals.mastered += record.mastered
         self.current = self._next()
 
     def _next(self) -> str | None:

@@ -112,14 +112,22 @@ class ConversationStore:
         conversation_id: ConversationId,
         content: str = "",
         metadata: JsonObject | None = None,
+        *,
+        grades: RecordEvaluation | None = None,
     ) -> Message:
-        """Store the start of an assistant reply (status ``streaming``) and give it its seq."""
+        """Store the start of an assistant reply (status ``streaming``) and give it its seq.
+
+        Args:
+            grades: the evaluation of the turn it answers, and the score after it, stored
+                in the same transaction (one commit before the reply can begin, not two).
+        """
         op = AppendMessage(
             conversation_id=conversation_id,
             role="assistant",
             content=content,
             status="streaming",
             metadata=metadata,
+            grades=grades,
         )
         return (await self._appended(op)).message
 
@@ -165,22 +173,6 @@ class ConversationStore:
     async def finish_message(self, message_id: MessageId, content: str, status: str) -> None:
         """Save a reply's final text and status (complete, cancelled, error, interrupted)."""
         op = UpdateMessage(message_id=message_id, content=content, status=status)
-        await self._writer.submit(op)
-
-    async def record_evaluation(
-        self,
-        conversation_id: ConversationId,
-        message_id: MessageId,
-        evaluation: JsonObject,
-        mastery_score: float,
-    ) -> None:
-        """Store a user turn's evaluation in its metadata and the conversation's new score."""
-        op = RecordEvaluation(
-            conversation_id=conversation_id,
-            message_id=message_id,
-            evaluation=evaluation,
-            mastery_score=mastery_score,
-        )
         await self._writer.submit(op)
 
     async def messages_after(

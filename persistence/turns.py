@@ -40,7 +40,9 @@ class AppendMessage:
     """Insert a message at the conversation's next ``seq``.
 
     A ``user`` message is refused when the conversation is closed, and is written once per
-    ``client_msg_id``: a repeat returns the original row flagged as a duplicate.
+    ``client_msg_id``: a repeat returns the original row flagged as a duplicate. An
+    assistant reply may carry the evaluation of the turn it answers (``grades``), stored
+    in the same transaction: both or neither.
     """
 
     conversation_id: ConversationId
@@ -49,6 +51,7 @@ class AppendMessage:
     status: str = "complete"
     client_msg_id: str | None = None
     metadata: JsonObject | None = None
+    grades: RecordEvaluation | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,9 +66,8 @@ class UpdateMessage:
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class RecordEvaluation:
-    """Store a user turn's evaluation and the conversation's score after it, together."""
+    """A user turn's evaluation (its metadata) and the conversation's score after it."""
 
-    conversation_id: ConversationId
     message_id: MessageId
     evaluation: JsonObject
     mastery_score: float
@@ -79,7 +81,7 @@ class Appended:
     duplicate: bool
 
 
-TurnOp = AppendMessage | UpdateMessage | RecordEvaluation
+TurnOp = AppendMessage | UpdateMessage
 TurnResult = Appended | None
 
 # Statements are built once: the IN lists expand at execution, so one compiled form serves.
@@ -129,13 +131,19 @@ def apply_turns(
     if appends:
         _append(conn, appends, results, careful=careful)
     updates = [op for op in ops if isinstance(op, UpdateMessage)]
-    evaluations = [op for op in ops if isinstance(op, RecordEvaluation)]
+    # The evaluations that ride with replies, for the replies that were stored.
+    graded = [
+        (op.conversation_id, op.grades)
+        for i, op in appends
+        if op.grades is not None and isinstance(results[i], Appended)
+    ]
     updates += [
-        UpdateMessage(message_id=op.message_id, metadata=op.evaluation) for op in evaluations
+        UpdateMessage(message_id=grades.message_id, metadata=grades.evaluation)
+        for _, grades in graded
     ]
     _update_messages(conn, updates)
-    if evaluations:
-        scores = [{"score_id": op.conversation_id, "score": op.mastery_score} for op in evaluations]
+    if graded:
+        scores = [{"score_id": c, "score": grades.mastery_score} for c, grades in graded]
         conn.execute(_set_score, scores)
     return results
 

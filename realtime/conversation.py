@@ -1,7 +1,9 @@
 """A live conversation: its sockets, its turn pipeline and the reply in flight.
 
 One worker per conversation answers the stored user turns in order: it grades a turn,
-stores the grade and the score, publishes ``progress``, then streams the tutor's reply.
+stores the grade and the score in the transaction that starts the tutor's reply (one
+commit between a turn's ack and its first delta), publishes ``progress``, then streams
+the reply.
 Each reply runs in a task of the server, not of any socket: a disconnect never stops
 it, and ``cancel`` or a shutdown does. Deltas are coalesced over a short window, and
 the text is saved about every second and at the end. When the tutor has nothing left
@@ -22,12 +24,13 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from fsrs import Card
 
 from assessment import grading
 from assessment.evaluation import Evaluation
+from assessment.prompts import HISTORY_TURNS
 from assessment.scheduling import ratings, reschedule, session_order
 from assessment.session import Turn
 from assessment.spec import Flashcard
@@ -36,6 +39,7 @@ from persistence.errors import ConversationClosed
 from persistence.records import AssessmentConfig, Conversation, Message
 from persistence.records import MessageId as StoredMessageId
 from persistence.store import Store
+from persistence.turns import RecordEvaluation
 from persistence.values import utcnow
 from protocol.messages import (
     Ack,
@@ -349,46 +353,49 @@ class ConversationRuntime:
 
     async def _answer(self, turn: Message) -> None:
         stored = Evaluation.from_metadata(turn.metadata)
+        grades = None
         if stored is None and not self.session.finished:
             graded = await self.tutor.grade(self.session, turn.content)
             self.session.apply(graded, turn.content)
-            await self._record(turn, {"evaluation": graded.to_metadata()})
+            metadata = (turn.metadata or {}) | {"evaluation": graded.to_metadata()}
+            self._replace(turn.id, metadata=metadata)
+            score = grading.score(self.session).mastery_score
+            grades = RecordEvaluation(message_id=turn.id, evaluation=metadata, mastery_score=score)
             stored = graded
         answered = (
             stored is not None and self.session.last is not None and self.session.last[0] == stored
         )
-        transcript = self._transcript(until=turn.seq, include=True)
-        await self._stream_reply(transcript, turn.seq, answered=answered)
+        transcript = self._transcript(until=turn.seq)
+        await self._stream_reply(transcript, turn.seq, answered=answered, grades=grades)
         # Completed only after the last reply: turns still queued get theirs first.
         pending = any(job.kind == "answer" for job in self._jobs)
         if not pending and self.session.finished:
             await self._complete()
 
-    async def _record(self, turn: Message, metadata: dict[str, object]) -> None:
-        updated = dataclasses.replace(turn, metadata=(turn.metadata or {}) | metadata)
-        self.messages = [updated if m.id == turn.id else m for m in self.messages]
-        score = grading.score(self.session)
-        await self._store.conversations.record_evaluation(
-            self.id, turn.id, updated.metadata or {}, score.mastery_score
-        )
-        self.mastery_score = score.mastery_score
-        self._publish(
-            Progress(
-                mastery_score=score.mastery_score,
-                items_done=score.items_done,
-                items_total=score.items_total,
-            )
-        )
-
     async def _stream_reply(
-        self, transcript: Sequence[Message], in_reply_to: int | None, *, answered: bool
+        self,
+        transcript: Sequence[Message],
+        in_reply_to: int | None,
+        *,
+        answered: bool,
+        grades: RecordEvaluation | None = None,
     ) -> None:
+        """Start the reply, stream it and finish it.
+
+        Args:
+            grades: the turn's evaluation (its metadata) and the score after it, stored
+                with the reply's start: one commit, then ``progress``, then the start.
+        """
         started = self._loop.time()
         reply = self.tutor.respond(
             self.session, _turns(transcript), opening=in_reply_to is None, answered=answered
         )
         metadata = reply.metadata | {"in_reply_to": in_reply_to}
-        message = await self._store.conversations.start_assistant(self.id, metadata=metadata)
+        message = await self._store.conversations.start_assistant(
+            self.id, metadata=metadata, grades=grades
+        )
+        if grades is not None:
+            self._publish_progress(grading.score(self.session))
         self.messages.append(_without_plan(message))
         self.opened.set()
         live = _Reply(message_id=MessageId(message.id), seq=message.seq, started=started)
@@ -440,12 +447,7 @@ class ConversationRuntime:
         await asyncio.shield(
             self._store.conversations.finish_message(message_id_of(live), live.text, status)
         )
-        self.messages = [
-            dataclasses.replace(m, content=live.text, status=status)
-            if m.id == message_id_of(live)
-            else m
-            for m in self.messages
-        ]
+        self._replace(message_id_of(live), content=live.text, status=status)
         self.reply = None
         self._metrics.replies_in_flight.dec()
         logger.debug(
@@ -476,6 +478,16 @@ class ConversationRuntime:
             extra={"conversation": self.id, "status": done.status},
         )
         self._publish_completed()
+
+    def _publish_progress(self, score: grading.Score) -> None:
+        self.mastery_score = score.mastery_score
+        self._publish(
+            Progress(
+                mastery_score=score.mastery_score,
+                items_done=score.items_done,
+                items_total=score.items_total,
+            )
+        )
 
     def _publish_completed(self) -> None:
         self._publish(
@@ -526,14 +538,25 @@ class ConversationRuntime:
         self._jobs.append(job)
         self._wakeup.set()
 
-    def _transcript(self, *, until: int, include: bool) -> list[Message]:
-        """Every message but the user turns after ``until`` (and ``until`` itself unless
-        ``include``): what the tutor knew when that turn was its latest."""
-        return [
-            m
-            for m in self.messages
-            if m.role != "user" or m.seq < until or (include and m.seq == until)
-        ]
+    def _transcript(self, *, until: int) -> list[Message]:
+        """The recent messages the tutor knew when turn ``until`` was its latest: all but
+        the user turns after it, at most the history a tutor reads (a reply costs the
+        same however long the conversation has grown)."""
+        recent: list[Message] = []
+        for message in reversed(self.messages):
+            if message.role != "user" or message.seq <= until:
+                recent.append(message)
+                if len(recent) == HISTORY_TURNS:
+                    break
+        recent.reverse()
+        return recent
+
+    def _replace(self, message_id: str, **changes: Any) -> None:
+        """Change a message held in memory: one of the newest, so look from the end."""
+        for index in range(len(self.messages) - 1, -1, -1):
+            if self.messages[index].id == message_id:
+                self.messages[index] = dataclasses.replace(self.messages[index], **changes)
+                return
 
     def _publish(
         self,

@@ -42,7 +42,7 @@ from realtime.auth import mint
 
 __all__ = ["LoadConfig", "run_loadtest"]
 
-ITEMS = 400  # enough that no student finishes the assessment during a run
+ITEMS = 2000  # enough that no student finishes the assessment during a run, even at think 0
 CONNECT_CONCURRENCY = 100
 WAIT = 60.0  # seconds: the most any single reply, connect or request may take
 
@@ -105,7 +105,10 @@ class _Student:
     async def recv(self, stats: _Stats) -> dict[str, Any]:
         assert self.ws is not None
         while True:
-            frame: dict[str, Any] = orjson.loads(await asyncio.wait_for(self.ws.recv(), WAIT))
+            # asyncio.timeout, not wait_for: wait_for makes a task of every receive.
+            async with asyncio.timeout(WAIT):
+                text = await self.ws.recv()
+            frame: dict[str, Any] = orjson.loads(text)
             stats.frames += 1
             if frame["type"] == "ping":
                 await self.send({"type": "pong", "nonce": frame.get("nonce")})
@@ -118,7 +121,8 @@ class _Student:
         deadline = time.perf_counter() + seconds
         while (left := deadline - time.perf_counter()) > 0:
             try:
-                text = await asyncio.wait_for(self.ws.recv(), left)
+                async with asyncio.timeout(left):
+                    text = await self.ws.recv()
             except TimeoutError:
                 return
             stats.frames += 1
@@ -189,11 +193,13 @@ class _Student:
             case "assistant.end":
                 held = self.messages[self.replies[frame["message_id"]]]
                 held["status"] = frame["status"]
-        self.last_seq = _complete_prefix(self.messages)
+        self.last_seq = _complete_prefix(self.messages, self.last_seq)
 
 
-def _complete_prefix(messages: dict[int, dict[str, Any]]) -> int:
-    seq = 0
+def _complete_prefix(messages: dict[int, dict[str, Any]], start: int) -> int:
+    """The client's position: ``start`` (a complete prefix already: a message never goes
+    back to streaming) moved past what has since become complete."""
+    seq = start
     while (held := messages.get(seq + 1)) is not None and held["status"] != "streaming":
         seq += 1
     return seq

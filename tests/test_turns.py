@@ -7,10 +7,11 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 
-from persistence.errors import ConversationClosed, NotFound
+from persistence.errors import ConstraintViolation, ConversationClosed, NotFound
 from persistence.records import AssessmentConfig, Conversation, ConversationId
 from persistence.schema import conversation_messages, conversations
 from persistence.store import Store
+from persistence.turns import AppendMessage, RecordEvaluation
 from tests.limits import TIMEOUT
 
 
@@ -151,16 +152,36 @@ async def test_an_assistant_reply_may_follow_completion(
     assert reply.seq == 1
 
 
-async def test_evaluation_is_stored_with_the_turn_and_the_score(
+async def test_an_evaluation_is_stored_with_the_reply_that_answers_its_turn(
     store: Store, conversation: Conversation
 ) -> None:
-    """An evaluation lands in the turn's metadata and the score on the conversation."""
+    """A reply's grades land in the turn's metadata and the score on the conversation."""
     turn = await store.conversations.append_user_turn(conversation.id, "c-1", "4")
     evaluation = {"item_id": "i1", "verdict": "correct", "credit": 1.0}
-    await store.conversations.record_evaluation(conversation.id, turn.message.id, evaluation, 100)
-    (stored,) = await store.conversations.messages_after(conversation.id)
+    grades = RecordEvaluation(message_id=turn.message.id, evaluation=evaluation, mastery_score=100)
+    reply = await store.conversations.start_assistant(conversation.id, grades=grades)
+    stored, started = await store.conversations.messages_after(conversation.id)
     assert stored.metadata == evaluation
+    assert (started.id, started.seq, started.status) == (reply.id, 2, "streaming")
     assert (await store.conversations.get(conversation.id)).mastery_score == 100
+
+
+async def test_grades_of_a_reply_that_fails_are_not_stored(
+    store: Store, conversation: Conversation
+) -> None:
+    """A reply refused by the database takes its grades with it: both or neither."""
+    turn = await store.conversations.append_user_turn(conversation.id, "c-1", "4")
+    grades = RecordEvaluation(
+        message_id=turn.message.id, evaluation={"item_id": "i1"}, mastery_score=100
+    )
+    refused = AppendMessage(
+        conversation_id=conversation.id, role="assistant", content="", status="bogus", grades=grades
+    )
+    with pytest.raises(ConstraintViolation):
+        await store.writer.submit(refused)
+    (stored,) = await store.conversations.messages_after(conversation.id)
+    assert stored.metadata is None
+    assert (await store.conversations.get(conversation.id)).mastery_score == 0
 
 
 async def test_messages_after_pages_in_seq_order(store: Store, conversation: Conversation) -> None:

@@ -69,6 +69,12 @@ class Tutor:
         self.catalog = Catalog.of(spec)  # shared by every session of this tutor
         self._llm = llm
 
+    @property
+    def reads_history(self) -> bool:
+        """Whether :meth:`respond` reads the turns it is given (the built-in tutor speaks
+        from the session alone, so a caller may pass none)."""
+        return self._llm is not None
+
     def session(self, turns: Sequence[Turn], plan: Sequence[str] | None = None) -> Session:
         """The session after ``turns``; ``plan`` orders a session that has none yet."""
         if plan is not None and not any(t.metadata and "plan" in t.metadata for t in turns):

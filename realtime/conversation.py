@@ -387,8 +387,9 @@ class ConversationRuntime:
                 with the reply's start: one commit, then ``progress``, then the start.
         """
         started = self._loop.time()
+        turns = _turns(transcript) if self.tutor.reads_history else []
         reply = self.tutor.respond(
-            self.session, _turns(transcript), opening=in_reply_to is None, answered=answered
+            self.session, turns, opening=in_reply_to is None, answered=answered
         )
         metadata = reply.metadata | {"in_reply_to": in_reply_to}
         message = await self._store.conversations.start_assistant(

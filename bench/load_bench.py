@@ -1,11 +1,15 @@
 """Load benchmark: every ``tutorchat loadtest`` scenario against a real server, beside
 a bare Starlette echo server on the same uvicorn settings, measured in the same run.
 
-Usage: ``python bench/load_bench.py [--idle 10000] [--steady 1000] [--duration 20]``
+Usage: ``python bench/load_bench.py [--idle 10000] [--steady 1000] [--duration 20]
+[--saturation-clients 300] [--sweep 1500,2000,3000]``
 
 Each server runs in its own process on this machine (SQLite in a temporary folder), and
-the load generator in another. It prints the figures as JSON and writes them to
-``--json`` if given.
+the load generator in another. Saturation runs the same number of clients, each sending
+its next frame as soon as the last is answered, against both servers. The sweep runs
+``steady`` at each number of students (think 2 s) to find the highest turn rate that
+still meets the latency limits of issue 5. It prints the figures as JSON and writes them
+to ``--json`` if given.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ import websockets
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-" + "b" * 64
+ACK_P99_LIMIT_MS = 25.0
+FIRST_DELTA_P99_LIMIT_MS = 50.0
 PYTHON = sys.executable
 TUTORCHAT = str(Path(sys.executable).with_name("tutorchat"))
 
@@ -133,8 +139,16 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=10_000)
     parser.add_argument("--steady", type=int, default=1000)
     parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--saturation-clients", type=int, default=300)
+    parser.add_argument(
+        "--sweep",
+        type=lambda text: [int(n) for n in text.split(",") if n],
+        default=[1500, 2000, 3000],
+        help="more student counts for steady, comma-separated",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    steady_options = ["--think", "2", "--duration", str(args.duration), "--ramp", "5"]
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -142,32 +156,25 @@ def main() -> None:
         time.sleep(1.0)
         try:
             results["echo_idle"] = asyncio.run(_echo_idle(8911, echo.pid, args.idle))
-            results["echo_saturation"] = asyncio.run(_echo_saturation(8911, 100, args.duration / 2))
+            results["echo_saturation"] = asyncio.run(
+                _echo_saturation(8911, args.saturation_clients, args.duration / 2)
+            )
         finally:
             echo.terminate()
             echo.wait()
-        for name, scenario, options in [
+        runs = [
             ("idle", "idle", ["--students", str(args.idle), "--duration", "5"]),
-            (
-                "steady",
-                "steady",
-                [
-                    "--students",
-                    str(args.steady),
-                    "--think",
-                    "2",
-                    "--duration",
-                    str(args.duration),
-                    "--ramp",
-                    "5",
-                ],
+            ("steady", "steady", ["--students", str(args.steady), *steady_options]),
+            *(
+                (f"steady_{n}", "steady", ["--students", str(n), *steady_options])
+                for n in args.sweep
             ),
             (
                 "saturation",
                 "steady",
                 [
                     "--students",
-                    "100",
+                    str(args.saturation_clients),
                     "--think",
                     "0",
                     "--duration",
@@ -179,21 +186,11 @@ def main() -> None:
             (
                 "slow",
                 "slow",
-                [
-                    "--students",
-                    str(args.steady),
-                    "--think",
-                    "2",
-                    "--duration",
-                    str(args.duration),
-                    "--ramp",
-                    "5",
-                    "--slow-fraction",
-                    "0.1",
-                ],
+                ["--students", str(args.steady), *steady_options, "--slow-fraction", "0.1"],
             ),
             ("storm", "storm", ["--students", str(args.steady)]),
-        ]:
+        ]
+        for name, scenario, options in runs:
             run_folder = folder / name
             run_folder.mkdir()
             server = _start_server(run_folder, 8912)
@@ -216,11 +213,27 @@ def main() -> None:
         "slow_p99_ack_change": round(
             results["slow"]["ack_ms"]["p99"] / results["steady"]["ack_ms"]["p99"] - 1, 3
         ),
+        "highest_turns_per_second_within_limits": max(
+            (
+                report["turns_per_second"]
+                for name, report in results.items()
+                if name.startswith("steady") and _within_limits(report)
+            ),
+            default=None,
+        ),
     }
     results["summary"] = summary
     print(json.dumps(results, indent=2))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def _within_limits(report: dict[str, Any]) -> bool:
+    return (
+        not report["errors"]
+        and report["ack_ms"]["p99"] <= ACK_P99_LIMIT_MS
+        and report["first_delta_ms"]["p99"] <= FIRST_DELTA_P99_LIMIT_MS
+    )
 
 
 def _cpu_seconds(pid: int) -> float:

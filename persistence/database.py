@@ -6,18 +6,16 @@ transaction never has to upgrade a read lock (which fails at once with "database
 locked" instead of waiting), and within one process they take turns on an asyncio lock
 instead of spinning in SQLite's busy handler. PostgreSQL needs neither.
 
-The hot write path (:meth:`Database.run_write`) is a plain function of a synchronous
-connection. On a SQLite file it runs whole in one thread of its own, on a synchronous
-engine: one hop between the event loop and that thread per transaction. Through
-aiosqlite every cursor call is such a hop (15 for a batch of turns), and each waits for
-the loop and the thread to hand the GIL over, which under load took milliseconds. On
-PostgreSQL the same function runs through the async engine's ``run_sync``.
+On a SQLite file the hot paths run on synchronous engines in threads of their own
+(:mod:`persistence.threaded`): a unit of work (:meth:`Database.run_write`, a batch of
+turns) or a query (:meth:`Database.fetch_one`, :meth:`Database.fetch_all`) is one hop
+between the event loop and a thread, where aiosqlite makes one per cursor call. On
+PostgreSQL the same functions run through the async engine (``run_sync`` for writes).
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import functools
 import os
@@ -28,10 +26,12 @@ import orjson
 from sqlalchemy import Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, RowMapping, make_url
+from sqlalchemy.exc import MultipleResultsFound
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql import Executable
 
 from persistence.checkpoint import WalCheckpointer
+from persistence.threaded import ThreadedEngine
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
@@ -56,6 +56,9 @@ SQLITE_PRAGMAS = (
     "wal_autocheckpoint=10000",
 )
 _BEGIN_OPTION = "tutorchat_begin"
+# Threads (and connections) that serve reads on a SQLite file: WAL lets readers run
+# beside the writer, and two keep one slow query from holding up the others.
+READERS = 2
 
 T = TypeVar("T")
 
@@ -101,8 +104,8 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
         self._writer_engine = self.engine
         self._write_turn: asyncio.Lock | None = None
-        self._sync_writer: Engine | None = None
-        self._write_thread: concurrent.futures.ThreadPoolExecutor | None = None
+        self._writer: ThreadedEngine | None = None
+        self._reader: ThreadedEngine | None = None
         self._checkpointer: WalCheckpointer | None = None
         if self.is_sqlite:
             _configure_sqlite(self.engine.sync_engine)
@@ -111,11 +114,17 @@ class Database:
             )
             self._write_turn = asyncio.Lock()
             if parsed.database not in (None, "", ":memory:"):
-                # A file: a second engine on it sees the same data (an in-memory
-                # database would be another one, so it keeps the async path).
-                self._sync_writer = _sync_sqlite_engine(parsed, options)
-                self._write_thread = concurrent.futures.ThreadPoolExecutor(
-                    max_workers=1, thread_name_prefix="sqlite-writer"
+                # A file: more engines on it see the same data (an in-memory database
+                # would be another one, so it keeps the async path).
+                self._writer = ThreadedEngine(
+                    _sync_sqlite_engine(parsed, options, connections=1, begin="BEGIN IMMEDIATE"),
+                    threads=1,
+                    name="sqlite-writer",
+                )
+                self._reader = ThreadedEngine(
+                    _sync_sqlite_engine(parsed, options, connections=READERS, begin="BEGIN"),
+                    threads=READERS,
+                    name="sqlite-reader",
                 )
                 self._checkpointer = WalCheckpointer(
                     parsed.database, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS
@@ -146,15 +155,12 @@ class Database:
             work: a plain function of a synchronous connection; it must not block on
                 anything but the database.
         """
-        if self._sync_writer is None or self._write_thread is None:
+        if self._writer is None:
             async with self.write() as conn:
                 return await conn.run_sync(work)
         assert self._write_turn is not None
-        engine = self._sync_writer
         async with self._write_turn:
-            return await asyncio.get_running_loop().run_in_executor(
-                self._write_thread, functools.partial(_in_transaction, engine, work)
-            )
+            return await self._writer.run(functools.partial(_in_transaction, self._writer, work))
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -164,11 +170,18 @@ class Database:
 
     async def fetch_one(self, query: Executable) -> RowMapping | None:
         """The one row ``query`` finds, or None; it must not find more."""
+        if self._reader is not None:
+            rows = await self._reader.run(functools.partial(_fetch, self._reader, query))
+            if len(rows) > 1:
+                raise MultipleResultsFound("the query found more than one row")
+            return rows[0] if rows else None
         async with self.read() as conn:
             return (await conn.execute(query)).mappings().one_or_none()
 
     async def fetch_all(self, query: Executable) -> Sequence[RowMapping]:
         """Every row ``query`` finds."""
+        if self._reader is not None:
+            return await self._reader.run(functools.partial(_fetch, self._reader, query))
         async with self.read() as conn:
             return (await conn.execute(query)).mappings().all()
 
@@ -179,29 +192,34 @@ class Database:
         return postgresql.insert(table)
 
     async def dispose(self) -> None:
-        """Close every pooled connection, and the SQLite writer thread."""
-        if self._sync_writer is not None and self._write_thread is not None:
-            await asyncio.get_running_loop().run_in_executor(
-                self._write_thread, self._sync_writer.dispose
-            )
-            self._write_thread.shutdown()
+        """Close every pooled connection, and the SQLite threads."""
+        for threaded in (self._writer, self._reader):
+            if threaded is not None:
+                await threaded.dispose()
         await self.engine.dispose()
 
 
-def _in_transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
-    with engine.begin() as conn:
+def _in_transaction(threaded: ThreadedEngine, work: Callable[[Connection], T]) -> T:
+    with threaded.engine.begin() as conn:
         return work(conn)
 
 
-def _sync_sqlite_engine(url: URL, options: dict[str, Any]) -> Engine:
-    """The writer thread's engine: the same file through the standard ``sqlite3``."""
+def _fetch(threaded: ThreadedEngine, query: Executable) -> Sequence[RowMapping]:
+    with threaded.engine.connect() as conn:
+        return conn.execute(query).mappings().all()
+
+
+def _sync_sqlite_engine(
+    url: URL, options: dict[str, Any], *, connections: int, begin: str
+) -> Engine:
+    """An engine on the same file through the standard ``sqlite3``, for threads."""
     engine = create_engine(
         url.set(drivername="sqlite+pysqlite"),
-        pool_size=1,
-        # Created and used in the writer thread only; closed from it too, except by
-        # the garbage collector of a database that was never disposed.
+        pool_size=connections,
+        max_overflow=0,
+        # Each connection is used by one thread at a time, but not always the same one.
         connect_args={"check_same_thread": False},
-        execution_options={_BEGIN_OPTION: "BEGIN IMMEDIATE"},
+        execution_options={_BEGIN_OPTION: begin},
         **options,
     )
     _configure_sqlite(engine)

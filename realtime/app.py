@@ -8,12 +8,14 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from persistence.store import open_store
-from realtime import api
+from realtime import api, web
 from realtime.broker import InProcessBroker
 from realtime.demo import seed_demo
 from realtime.gc_tuning import tune_garbage_collector
@@ -37,9 +39,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         async with open_store(
             settings.database_url, pool_size=settings.database_pool_size
         ) as store:
-            if settings.demo:
-                for config in await seed_demo(store):
-                    logger.info("demo assessment %s: %s", config.assessment_type, config.id)
+            app.state.demo_assessments = await seed_demo(store) if settings.demo else []
+            for config in app.state.demo_assessments:
+                logger.info("demo assessment %s: %s", config.assessment_type, config.id)
             hub = Hub(store, InProcessBroker(), settings, metrics)
             await hub.start()
             app.state.hub = hub
@@ -54,8 +56,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics_page),
         WebSocketRoute("/ws/conversations/{conversation_id}", conversation_socket),
         *api.routes,
+        *web.widget_routes(),
+        *(web.demo_routes() if settings.demo else []),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    # Pages on the allowed origins (a course site embedding the widget) may call the API.
+    cors = Middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.allowed_origins),
+        allow_methods=["GET", "POST", "PUT"],
+        allow_headers=["authorization", "content-type"],
+    )
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[cors])
 
 
 async def healthz(request: Request) -> JSONResponse:

@@ -187,7 +187,11 @@ class ConversationRuntime:
             content, status = message.content, message.status
             if self.reply is not None and message_id_of(self.reply) == row.id:
                 content, status = self.reply.text, "streaming"
-                streaming[self.reply.message_id] = len(content)
+            if status == "streaming":
+                # Also a reply this runtime has not seen start: the read may see a commit
+                # before the loop resumes the task that made it. Its start is then still
+                # to come, and its deltas are trimmed to what the client lacks.
+                streaming[MessageId(row.id)] = len(content)
             frames.append(
                 message_frame(dataclasses.replace(message, content=content, status=status))
             )

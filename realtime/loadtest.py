@@ -42,7 +42,7 @@ from realtime.auth import mint
 
 __all__ = ["LoadConfig", "run_loadtest"]
 
-ITEMS = 2000  # enough that no student finishes the assessment during a run, even at think 0
+MAX_ITEMS = 2000
 CONNECT_CONCURRENCY = 100
 WAIT = 60.0  # seconds: the most any single reply, connect or request may take
 
@@ -233,7 +233,8 @@ async def _setup(config: LoadConfig, count: int) -> list[_Student]:
         roles=["Instructor"],
     )
     items = [
-        {"id": f"i{n}", "text": f"{n} + 1 = ___", "answers": [str(n + 1)]} for n in range(ITEMS)
+        {"id": f"i{n}", "text": f"{n} + 1 = ___", "answers": [str(n + 1)]}
+        for n in range(_items(config))
     ]
     async with httpx.AsyncClient(
         base_url=config.url, timeout=WAIT, limits=httpx.Limits(max_connections=CONNECT_CONCURRENCY)
@@ -277,6 +278,14 @@ async def _setup(config: LoadConfig, count: int) -> list[_Student]:
             return _Student(number, token, created.json()["id"])
 
         return list(await asyncio.gather(*(student(n) for n in range(count))))
+
+
+def _items(config: LoadConfig) -> int:
+    """Enough items that no student finishes during the run: four times the turns one
+    would make at the mean think time (at least 20 ms a turn), and 50 more. No more than
+    that: every join reads the conversation's plan, one id per item."""
+    turns = (config.ramp + config.duration) / max(config.think, 0.02)
+    return min(MAX_ITEMS, 50 + int(4 * turns))
 
 
 async def _connect_all(config: LoadConfig, students: Sequence[_Student], stats: _Stats) -> None:

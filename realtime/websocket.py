@@ -14,6 +14,7 @@ import itertools
 import logging
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.responses import PlainTextResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -64,7 +65,7 @@ async def conversation_socket(websocket: WebSocket) -> None:
     hub: Hub = websocket.app.state.hub
     settings = hub.settings
     origin = websocket.headers.get("origin")
-    if origin is not None and origin not in settings.allowed_origins:
+    if origin is not None and not _origin_allowed(origin, websocket, settings):
         await websocket.send_denial_response(PlainTextResponse("origin not allowed", 403))
         return
     await websocket.accept()
@@ -121,6 +122,13 @@ async def _hello(websocket: WebSocket, session: Session, settings: Settings) -> 
     frame = session.receive(text, asyncio.get_running_loop().time())
     assert isinstance(frame, Hello)
     return frame
+
+
+def _origin_allowed(origin: str, websocket: WebSocket, settings: Settings) -> bool:
+    """An allowed origin, or the server's own (a page it served, such as the demo)."""
+    return origin in settings.allowed_origins or urlsplit(origin).netloc == websocket.headers.get(
+        "host"
+    )
 
 
 def _access(identity: Identity, conversation: Conversation) -> bool | None:

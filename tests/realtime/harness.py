@@ -52,11 +52,15 @@ class Running:
 
 
 @contextlib.asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[Running]:
-    """Serve the application with ``settings`` until the block ends."""
+async def running(settings: Settings, port: int = 0) -> AsyncIterator[Running]:
+    """Serve the application with ``settings`` until the block ends.
+
+    Args:
+        port: 0 for a free port; a port a stopped server used, to restart it there.
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     sock.listen(512)
     port = sock.getsockname()[1]
     server = Server(uvicorn_config(create_app(settings), settings, log_level="warning"))

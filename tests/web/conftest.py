@@ -1,0 +1,139 @@
+"""Fixtures for the widget's tests: headless Chromium driven by Playwright, and a page of
+another origin that embeds the widget as a course site would.
+
+Chromium is Debian's (``/usr/bin/chromium``, or ``TUTORCHAT_CHROMIUM``); Playwright never
+downloads a browser of its own. Without Chromium the tests skip, except under
+``CI=true``, where they fail. Each test leaves a screenshot of its page in
+``test-results/<test name>.png``.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import orjson
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+from realtime.settings import Settings
+from tests.realtime.harness import Running, running
+from tests.servers import serve
+
+RESULTS = Path(__file__).resolve().parents[2] / "test-results"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",  # CI runs as root
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # The machine has no network: Chromium's own background requests only fail.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _chromium() -> str:
+    path = os.environ.get("TUTORCHAT_CHROMIUM") or shutil.which("chromium") or ""
+    if not path or not Path(path).exists():
+        reason = "Chromium is not installed (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI=true: the browser is required)")
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Headless Debian Chromium."""
+    executable = _chromium()
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_FLAGS
+        )
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
+    """A fresh browser profile (its own storage) with a phone-sized viewport."""
+    created = await browser.new_context(viewport={"width": 390, "height": 780})
+    yield created
+    await created.close()
+
+
+@pytest.fixture
+async def page(context: BrowserContext, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
+    """A page whose screenshot is saved when the test ends; page errors fail the test."""
+    opened = await context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    RESULTS.mkdir(exist_ok=True)
+    await opened.screenshot(path=RESULTS / f"{request.node.name}.png", full_page=True)
+    assert not errors, errors
+
+
+class CoursePage:
+    """A course site on its own origin: it embeds the widget from the tutorchat server."""
+
+    def __init__(self) -> None:
+        self.server_url = ""
+        self.mounts: dict[str, dict[str, str]] = {}
+        self.app = Starlette(routes=[Route("/course/{name}", self._page)])
+
+    def embed(self, name: str, conversation_id: str, token: str) -> str:
+        """The path of a page mounting the widget on ``conversation_id``."""
+        self.mounts[name] = {"conversationId": conversation_id, "token": token}
+        return f"/course/{name}"
+
+    async def _page(self, request: Request) -> HTMLResponse:
+        options = self.mounts[request.path_params["name"]] | {"url": self.server_url}
+        server = html.escape(self.server_url)
+        return HTMLResponse(
+            f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>Course</title>
+            <link rel="stylesheet" href="{server}/widget/tutorchat.css"></head>
+            <body><div id="tutor" style="height: 90vh"></div>
+            <script src="{server}/widget/tutorchat.js"></script>
+            <script>window.tutorchatWidget = TutorChat.mount(
+              document.getElementById("tutor"), {orjson.dumps(options).decode()});</script>
+            </body></html>"""
+        )
+
+
+@pytest.fixture
+async def course() -> AsyncIterator[tuple[CoursePage, str]]:
+    """The course site and its origin (to allow in the server's settings)."""
+    site = CoursePage()
+    async with serve(site.app) as url:
+        yield site, url
+
+
+@pytest.fixture
+def settings(database_url: str, course: tuple[CoursePage, str]) -> Settings:
+    """A server on the test database that lets the course site's pages connect."""
+    return Settings(
+        database_url=database_url,
+        secret="widget-secret-" + "w" * 64,
+        allowed_origins=(course[1],),
+        heartbeat_interval=3600,
+        shutdown_grace=0.2,
+    )
+
+
+@pytest.fixture
+async def run(settings: Settings, course: tuple[CoursePage, str]) -> AsyncIterator[Running]:
+    """The server, with the course site pointed at it."""
+    async with running(settings) as server:
+        course[0].server_url = server.base_url
+        yield server

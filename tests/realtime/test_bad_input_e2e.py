@@ -178,3 +178,15 @@ async def test_an_origin_not_allowed_is_refused_at_the_upgrade(strict: Running) 
         strict, conversation, strict.token("student-1"), origin="http://allowed.example"
     )
     assert (await allowed.recv())["type"] == "welcome"
+
+
+async def test_the_servers_own_origin_is_allowed(strict: Running) -> None:
+    """A page the server served (its own scheme, host and port) may open a socket."""
+    conversation = await _conversation(strict)
+    own = await Client.connect(
+        strict, conversation, strict.token("student-1"), origin=strict.base_url
+    )
+    assert (await own.recv())["type"] == "welcome"
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await Client.connect(strict, conversation, None, origin="http://127.0.0.1:1")
+    assert refused.value.response.status_code == 403

@@ -100,3 +100,23 @@ def test_substantive_turns(
 ) -> None:
     """Empty, stock, repeated and (for chat) too-short turns are not real attempts."""
     assert is_substantive(answer, earlier, free_text=free_text, min_words=3) is substantive
+
+
+@pytest.mark.parametrize("schema", ["percentage", "mastery", "engagement"])
+async def test_running_totals_equal_the_sums_over_the_records(schema: str) -> None:
+    """The totals kept as turns are graded agree with the item records after every turn."""
+    dialogue = Dialogue.of("fill_blank", schema, FILL_BLANK)
+    await dialogue.open()
+    for answer in ["5", "4", "", "Paris", "Atlantic", "Pacific", "6"]:
+        try:
+            await dialogue.answer(answer)
+        except AssessmentFinished:
+            break
+        session = dialogue.tutor.session(dialogue.turns)
+        records = session.records.values()
+        totals = session.totals
+        assert totals.first_credit == sum(r.first_credit or 0.0 for r in records)
+        assert totals.mastered == sum(r.mastered for r in records)
+        assert totals.engaged == sum(r.engaged for r in records)
+        assert totals.done == sum(r.done for r in records)
+    assert session.totals.done > 0 and session.totals.engaged > 0

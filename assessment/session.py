@@ -13,7 +13,6 @@ times; ``mastery``: ``retry_rounds`` more times) or is done, missed.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import enum
 from collections.abc import Mapping, Sequence
@@ -125,7 +124,9 @@ class Session:
         self.records: dict[str, ItemRecord] = {}
         self.totals = Totals()
         self._position = 0
-        self._requeued: collections.deque[str] = collections.deque()
+        # Lists, not deques, for the queues of a session: an empty deque costs a block
+        # of 64 slots, and every held conversation has one; these stay short.
+        self._requeued: list[str] = []
         self.current: str | None = self._next()
         self.last: tuple[Evaluation, Outcome] | None = None
 
@@ -217,7 +218,7 @@ class Session:
         if self._position < len(self.plan):
             self._position += 1
             return self.plan[self._position - 1]
-        return self._requeued.popleft() if self._requeued else None
+        return self._requeued.pop(0) if self._requeued else None
 
     @property
     def _attempts_per_round(self) -> int:

@@ -9,7 +9,7 @@ caller passes the time.
 
 from __future__ import annotations
 
-import collections
+import bisect
 import enum
 import logging
 
@@ -48,7 +48,7 @@ class Session:
         self.connection_id = connection_id
         self.max_content = max_content
         self.state = ConnectionState.AWAITING_HELLO
-        self._refusals: collections.deque[float] = collections.deque()
+        self._refusals: list[float] = []  # times, oldest first (a list: usually empty)
 
     def receive(self, text: str, now: float) -> ClientFrame:
         """The client frame in ``text``.
@@ -76,8 +76,7 @@ class Session:
     def refused(self, now: float) -> None:
         """Count a refused frame; raises ProtocolViolation past the limit."""
         self._refusals.append(now)
-        while self._refusals and self._refusals[0] <= now - REFUSAL_WINDOW:
-            self._refusals.popleft()
+        del self._refusals[: bisect.bisect_right(self._refusals, now - REFUSAL_WINDOW)]
         if len(self._refusals) > REFUSAL_LIMIT:
             raise ProtocolViolation(f"more than {REFUSAL_LIMIT} refused frames in a minute")
 

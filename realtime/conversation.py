@@ -19,7 +19,6 @@ finished conversation that was never completed is completed.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import dataclasses
 import logging
@@ -126,11 +125,11 @@ class ConversationRuntime:
         self._settings = settings
         self._metrics = metrics
         self._on_idle = on_idle
-        self._jobs: collections.deque[_Job] = collections.deque()
+        self._jobs: list[_Job] = []  # a list: a deque costs 64 slots, and this is short
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._busy = False
-        self._subscription = contextlib.AsyncExitStack()
+        self._subscription: contextlib.AbstractAsyncContextManager[None] | None = None
         self._loop = asyncio.get_running_loop()
         # The session, kept as turns are graded (replayed from the stored turns once).
         self.session = tutor.session(_turns(self.messages))
@@ -152,17 +151,18 @@ class ConversationRuntime:
     @contextlib.asynccontextmanager
     async def attach(self, conn: Connection) -> AsyncIterator[None]:
         """Make ``conn`` a member for the block; the room subscribes while it has members."""
-        if not self.members:
-            await self._subscription.enter_async_context(
-                self._broker.subscribe(self.id, self._fan_out)
-            )
+        if self._subscription is None:
+            # Held as it is, not in an AsyncExitStack: every held conversation has one.
+            self._subscription = self._broker.subscribe(self.id, self._fan_out)
+            await self._subscription.__aenter__()
         self.members.add(conn)
         try:
             yield
         finally:
             self.members.discard(conn)
-            if not self.members:
-                await self._subscription.aclose()
+            if not self.members and self._subscription is not None:
+                subscription, self._subscription = self._subscription, None
+                await subscription.__aexit__(None, None, None)
             self._on_idle(self)
 
     async def replay(self, conn: Connection, last_seq: int) -> int:
@@ -320,7 +320,7 @@ class ConversationRuntime:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            job = self._jobs.popleft()
+            job = self._jobs.pop(0)
             self._busy = True
             try:
                 await self._run(job)

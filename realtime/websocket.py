@@ -9,7 +9,7 @@ and the heartbeat. When one ends, the others are cancelled.
 from __future__ import annotations
 
 import asyncio
-import collections
+import bisect
 import itertools
 import logging
 from collections.abc import Mapping
@@ -262,11 +262,10 @@ class _RateLimit:
     def __init__(self, count: int, window: float) -> None:
         self._count = count
         self._window = window
-        self._times: collections.deque[float] = collections.deque()
+        self._times: list[float] = []  # oldest first (a list: a deque costs 64 slots)
 
     def allows(self, now: float) -> bool:
-        while self._times and self._times[0] <= now - self._window:
-            self._times.popleft()
+        del self._times[: bisect.bisect_right(self._times, now - self._window)]
         return len(self._times) < self._count
 
     def record(self, now: float) -> None:

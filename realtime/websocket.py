@@ -1,9 +1,9 @@
 """The WebSocket endpoint, ``/ws/conversations/{conversation_id}``: a thin adapter.
 
 It checks the Origin before the upgrade (403 denial), then the ``hello`` (token, the
-conversation, who may see it), replays, and runs three tasks in one task group: the
-reader (client frames, handled one at a time), the writer (the connection's outbox),
-and the heartbeat. When one ends, the others are cancelled.
+conversation, who may see it), replays, and runs two tasks in one task group: the reader
+(client frames, handled one at a time) and the writer (the connection's outbox). When
+one ends, the other is cancelled. The heartbeat runs on loop timers beside them.
 """
 
 from __future__ import annotations
@@ -144,16 +144,17 @@ def _access(identity: Identity, conversation: Conversation) -> bool | None:
 async def _serve(
     websocket: WebSocket, session: Session, conn: Connection, runtime: ConversationRuntime, hub: Hub
 ) -> None:
-    heartbeat = _Heartbeat()
+    heartbeat = _Heartbeat(conn, hub.settings)
     try:
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(_read(websocket, session, conn, runtime, hub, heartbeat))
             tasks.create_task(_write(websocket, conn))
-            tasks.create_task(heartbeat.run(conn, hub.settings))
     except* _Ended:
         pass
     except* WebSocketDisconnect:
         pass
+    finally:
+        heartbeat.stop()
 
 
 async def _read(
@@ -231,29 +232,33 @@ async def _write(websocket: WebSocket, conn: Connection) -> None:
 
 
 class _Heartbeat:
-    """Pings every interval; a pong must come back within the timeout."""
+    """Pings every interval; a pong must come back within the timeout, or the connection
+    closes 4408. Timers on the loop rather than a task: every held socket has one."""
 
-    def __init__(self) -> None:
+    def __init__(self, conn: Connection, settings: Settings) -> None:
+        self._conn = conn
+        self._settings = settings
+        self._loop = asyncio.get_running_loop()
         self._waiting: str | None = None
-        self._answered = asyncio.Event()
         self._nonces = itertools.count(1)
-
-    async def run(self, conn: Connection, settings: Settings) -> None:
-        while True:
-            await asyncio.sleep(settings.heartbeat_interval)
-            self._waiting = f"hb-{next(self._nonces)}"
-            self._answered.clear()
-            conn.send(ServerPing(nonce=self._waiting))
-            try:
-                async with asyncio.timeout(settings.heartbeat_timeout):
-                    await self._answered.wait()
-            except TimeoutError:
-                conn.close(CLOSE_SLOW)
-                return
+        self._timer = self._loop.call_later(settings.heartbeat_interval, self._ping)
 
     def answered(self, nonce: object) -> None:
-        if nonce == self._waiting:
-            self._answered.set()
+        if self._waiting is not None and nonce == self._waiting:
+            self._waiting = None
+            self._timer.cancel()
+            self._timer = self._loop.call_later(self._settings.heartbeat_interval, self._ping)
+
+    def stop(self) -> None:
+        self._timer.cancel()
+
+    def _ping(self) -> None:
+        self._waiting = f"hb-{next(self._nonces)}"
+        self._conn.send(ServerPing(nonce=self._waiting))
+        self._timer = self._loop.call_later(self._settings.heartbeat_timeout, self._expired)
+
+    def _expired(self) -> None:
+        self._conn.close(CLOSE_SLOW)
 
 
 class _RateLimit:

@@ -66,7 +66,9 @@ class Connection:
         self._on_slow = on_slow
         self._queue: collections.deque[tuple[str, int]] = collections.deque()
         self._queued_bytes = 0
-        self._ready = asyncio.Event()
+        # The writer's wait for a frame: a future made while it waits, not an Event (each
+        # Event holds a deque, and every held socket has a writer).
+        self._waiter: asyncio.Future[None] | None = None
         self.close_code: int | None = None
         self._buffer: list[Event] | None = []
         self._position = 0
@@ -94,7 +96,7 @@ class Connection:
             logger.info("> %s outbox over %d bytes: closing 4408", self.id, self._limit)
             self.close(CLOSE_SLOW)
             self._on_slow()
-        self._ready.set()
+        self._wake()
 
     def close(self, code: int, *, flush: bool = False) -> None:
         """Ask the writer to close the socket with ``code`` (the first code wins).
@@ -108,18 +110,25 @@ class Connection:
             if not flush:
                 self._queue.clear()
                 self._queued_bytes = 0
-        self._ready.set()
+        self._wake()
 
     async def next_text(self) -> str | None:
         """The next queued frame's text, waiting for one; None once closing and empty."""
         while not self._queue:
             if self.close_code is not None:
                 return None
-            self._ready.clear()
-            await self._ready.wait()
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
         text, size = self._queue.popleft()
         self._queued_bytes -= size
         return text
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     # Events
 

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Literal
 
 from fsrs import Card
@@ -109,7 +109,6 @@ class ConversationRuntime:
         settings: Settings,
         metrics: Metrics,
         on_idle: Callable[[ConversationRuntime], None],
-        spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]],
     ) -> None:
         self.id = conversation.id
         self.conversation = conversation
@@ -127,9 +126,7 @@ class ConversationRuntime:
         self._metrics = metrics
         self._on_idle = on_idle
         self._jobs: list[_Job] = []  # a list: a deque costs 64 slots, and this is short
-        # The worker runs only while there are jobs: most held conversations have none.
-        self._spawn = spawn
-        self._worker: asyncio.Task[None] | None = None
+        self._wakeup = asyncio.Event()
         self._stopping = False
         self._busy = False
         self._subscription: contextlib.AbstractAsyncContextManager[None] | None = None
@@ -316,9 +313,13 @@ class ConversationRuntime:
 
     # The worker
 
-    async def _work(self) -> None:
-        """Answer the queued jobs in order, then end (the hub owns this task)."""
-        while self._jobs and not self._stopping:
+    async def run(self) -> None:
+        """Answer jobs in order until stopped (the hub owns this task)."""
+        while not self._stopping:
+            if not self._jobs:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
             job = self._jobs.pop(0)
             self._busy = True
             try:
@@ -327,11 +328,12 @@ class ConversationRuntime:
                 logger.exception("%s job failed", job.kind, extra={"conversation": self.id})
             finally:
                 self._busy = False
-        self._on_idle(self)
+            self._on_idle(self)
 
     async def stop(self, grace: float) -> None:
         """Let the reply in flight finish for ``grace`` seconds, then interrupt it."""
         self._stopping = True
+        self._wakeup.set()
         reply = self.reply
         if reply is None or reply.pump is None:
             return
@@ -539,8 +541,7 @@ class ConversationRuntime:
 
     def _enqueue(self, job: _Job) -> None:
         self._jobs.append(job)
-        if not self._stopping and (self._worker is None or self._worker.done()):
-            self._worker = self._spawn(self._work())
+        self._wakeup.set()
 
     def _transcript(self, *, until: int) -> list[Message]:
         """The recent messages the tutor knew when turn ``until`` was its latest: all but

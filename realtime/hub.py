@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
 from datetime import datetime, timedelta
-from typing import Any
 
 import httpx
 
@@ -50,7 +48,7 @@ class Hub:
         self.metrics = metrics
         self._runtimes: dict[str, ConversationRuntime] = {}
         self._loading: dict[str, asyncio.Task[ConversationRuntime]] = {}
-        self._workers: set[asyncio.Task[None]] = set()
+        self._workers: dict[str, asyncio.Task[None]] = {}
         self._http = httpx.AsyncClient()
         self._sweeper: asyncio.Task[None] | None = None
         self._draining = False
@@ -74,7 +72,7 @@ class Hub:
         self._draining = True
         runtimes = list(self._runtimes.values())
         await asyncio.gather(*(rt.stop(self.settings.shutdown_grace) for rt in runtimes))
-        workers = [w for w in self._workers if not w.done()]
+        workers = [w for w in self._workers.values() if not w.done()]
         if workers:
             await asyncio.wait(workers, timeout=self.settings.shutdown_grace)
         for runtime in runtimes:
@@ -87,7 +85,7 @@ class Hub:
         if self._sweeper is not None:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
-        workers = list(self._workers)
+        workers = list(self._workers.values())
         for worker in workers:
             worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
@@ -116,7 +114,10 @@ class Hub:
     def release(self, runtime: ConversationRuntime) -> None:
         """Drop the runtime if nothing uses it any more."""
         if runtime.idle and self._runtimes.get(runtime.id) is runtime:
-            del self._runtimes[runtime.id]  # idle: its worker has nothing left to do
+            del self._runtimes[runtime.id]
+            worker = self._workers.pop(runtime.id, None)
+            if worker is not None:
+                worker.cancel()
 
     async def _load(self, conversation_id: str) -> ConversationRuntime:
         conversation = await self.store.conversations.get(conversation_id)
@@ -135,17 +136,12 @@ class Hub:
             settings=self.settings,
             metrics=self.metrics,
             on_idle=self.release,
-            spawn=lambda work: self._spawn(conversation_id, work),
         )
         self._runtimes[conversation_id] = runtime
+        self._workers[conversation_id] = asyncio.create_task(
+            runtime.run(), name=f"conversation-{conversation_id}"
+        )
         return runtime
-
-    def _spawn(self, conversation_id: str, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        """A conversation's worker, owned here so that shutdown can wait for it."""
-        task = asyncio.create_task(work, name=f"conversation-{conversation_id}")
-        self._workers.add(task)
-        task.add_done_callback(self._workers.discard)
-        return task
 
     async def tutor(self, config: AssessmentConfig) -> Tutor:
         """The tutor of an assessment, with its approved generated content.

@@ -8,7 +8,6 @@ the deltas and the end still come.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import orjson
@@ -44,7 +43,6 @@ async def test_a_reply_read_before_its_start_is_published_still_streams_to_the_c
         settings=Settings(database_url=store.db.url),
         metrics=Metrics(),
         on_idle=lambda _: None,
-        spawn=asyncio.create_task,
     )
     # Committed by another task; the runtime has not seen it yet.
     reply = await store.conversations.start_assistant(conversation.id)

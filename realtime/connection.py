@@ -15,7 +15,6 @@ lacks. The client sees no seq twice and no gap.
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import dataclasses
 import logging
@@ -30,6 +29,7 @@ from protocol.messages import (
     MessageFrame,
     MessageId,
     ServerFrame,
+    ServerPing,
 )
 from realtime.auth import Identity
 from realtime.broker import Event
@@ -48,6 +48,11 @@ class Connection:
         observer: an instructor watching: may read, may not send, cancel or complete.
         outbox_bytes: the most encoded bytes queued before the socket counts as slow.
         on_slow: called when the connection is closed for falling behind.
+
+    Attributes:
+        on_ready: called when a frame is queued or the connection starts closing (the
+            endpoint's writer sets it).
+        on_gap: called when events are missing; the room then resyncs this connection.
     """
 
     def __init__(
@@ -66,9 +71,8 @@ class Connection:
         self._on_slow = on_slow
         self._queue: collections.deque[tuple[str, int]] = collections.deque()
         self._queued_bytes = 0
-        # The writer's wait for a frame: a future made while it waits, not an Event (each
-        # Event holds a deque, and every held socket has a writer).
-        self._waiter: asyncio.Future[None] | None = None
+        self.on_ready: Callable[[], None] = _nothing
+        self.on_gap: Callable[[], None] = _nothing
         self.close_code: int | None = None
         self._buffer: list[Event] | None = []
         self._position = 0
@@ -96,7 +100,7 @@ class Connection:
             logger.info("> %s outbox over %d bytes: closing 4408", self.id, self._limit)
             self.close(CLOSE_SLOW)
             self._on_slow()
-        self._wake()
+        self.on_ready()
 
     def close(self, code: int, *, flush: bool = False) -> None:
         """Ask the writer to close the socket with ``code`` (the first code wins).
@@ -110,27 +114,27 @@ class Connection:
             if not flush:
                 self._queue.clear()
                 self._queued_bytes = 0
-        self._wake()
+        self.on_ready()
 
-    async def next_text(self) -> str | None:
-        """The next queued frame's text, waiting for one; None once closing and empty."""
-        while not self._queue:
-            if self.close_code is not None:
-                return None
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
+    def next_text(self) -> str | None:
+        """The next queued frame's text, or None if none is queued."""
+        if not self._queue:
+            return None
         text, size = self._queue.popleft()
         self._queued_bytes -= size
         return text
 
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
     # Events
+
+    @property
+    def position(self) -> int:
+        """The highest seq this client has been sent (a message, an ack or a start)."""
+        return self._position
+
+    @property
+    def open_replies(self) -> dict[MessageId, int]:
+        """Replies this client holds mid-stream, with the text length it holds."""
+        return self._held
 
     def deliver(self, event: Event) -> None:
         """Take one event of the conversation (the broker's callback)."""
@@ -138,6 +142,12 @@ class Connection:
             self._buffer.append(event)
         else:
             self._apply(event)
+
+    def resync(self) -> None:
+        """Events are missing (a gap, or the broker reconnected): buffer what comes until
+        the room has sent what the database holds, then :meth:`replayed` again."""
+        if self._buffer is None:
+            self._buffer = []
 
     def replayed(self, position: int, streaming: dict[MessageId, int]) -> None:
         """The replay is sent: apply buffered events, then pass events live.
@@ -147,11 +157,11 @@ class Connection:
                 newest replayed message).
             streaming: replies replayed mid-stream, with the text length sent.
         """
-        self._position = position
-        self._held = dict(streaming)
+        self._position = max(self._position, position)
+        self._held.update(streaming)
         buffered, self._buffer = self._buffer or [], None
         for event in buffered:
-            self._apply(event)
+            self.deliver(event)  # buffered again after a gap among them
 
     def _apply(self, event: Event) -> None:
         frame: ServerFrame | None = event.frame
@@ -159,14 +169,35 @@ class Connection:
             frame = event.for_origin
         if frame is None:
             return
-        if event.seq is not None and event.seq <= self._position:
+        seq = event.seq
+        if seq is not None and seq <= self._position:
             frame = self._already_held(frame)
+            if frame is _GAP:
+                self._gap(event)
+                return
             if frame is None:
                 return
+        elif seq is not None:
+            if seq > self._position + 1 or isinstance(frame, AssistantDelta | AssistantEnd):
+                # A message this client lacks the start of: what is missing is in the
+                # database, and this event comes again after it.
+                self._gap(event)
+                return
+            self._position = seq
+            if isinstance(frame, AssistantStart):
+                self._held[frame.message_id] = 0
         self.send(frame)
 
+    def _gap(self, event: Event) -> None:
+        """Hold ``event`` back and ask the room for what the client lacks; the room's
+        resync reads the whole text so far, then the event is applied again."""
+        self.resync()
+        assert self._buffer is not None
+        self._buffer.append(event)
+        self.on_gap()
+
     def _already_held(self, frame: ServerFrame) -> ServerFrame | None:
-        """What is left to send of an event about a message the replay covered."""
+        """What is left to send of an event about a message the client has (part of)."""
         match frame:
             case MessageFrame() | AssistantStart():
                 return None
@@ -175,6 +206,8 @@ class Connection:
                 end = frame.offset + len(frame.text)
                 if end <= held:
                     return None
+                if frame.offset > held:
+                    return _GAP  # deltas went missing
                 self._held[frame.message_id] = end
                 if frame.offset < held:
                     return dataclasses.replace(
@@ -182,9 +215,19 @@ class Connection:
                     )
                 return frame
             case AssistantEnd() if frame.message_id in self._held:
+                if self._held[frame.message_id] < frame.length:
+                    return _GAP
                 del self._held[frame.message_id]
                 return frame
             case AssistantDelta() | AssistantEnd():
                 return None  # replayed in its final state
             case _:
                 return frame
+
+
+def _nothing() -> None:
+    pass
+
+
+# What _already_held returns for an event that shows the client lacks text before it.
+_GAP = ServerPing(nonce="gap")

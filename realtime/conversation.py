@@ -1,9 +1,9 @@
 """A live conversation: its sockets, its turn pipeline and the reply in flight.
 
-One worker per conversation answers the stored user turns in order: it grades a turn,
-stores the grade and the score in the transaction that starts the tutor's reply (one
-commit between a turn's ack and its first delta), publishes ``progress``, then streams
-the reply.
+One worker per conversation (a task only while there are jobs) answers the stored user
+turns in order: it grades a turn, stores the grade and the score in the transaction that
+starts the tutor's reply (one commit between a turn's ack and its first delta), publishes
+``progress``, then streams the reply.
 Each reply runs in a task of the server, not of any socket: a disconnect never stops
 it, and ``cancel`` or a shutdown does. Deltas are coalesced over a short window, and
 the text is saved about every second and at the end. When the tutor has nothing left
@@ -57,11 +57,14 @@ from realtime.broker import Broker, Event
 from realtime.connection import Connection
 from realtime.frames import message_frame
 from realtime.metrics import Metrics
+from realtime.on_demand import OnDemand
 from realtime.settings import Settings
 
 __all__ = ["ConversationRuntime", "Refused"]
 
 logger = logging.getLogger(__name__)
+# A conversation whose student is answering keeps its worker task between turns.
+WORKER_LINGER_SECONDS = 10.0
 
 
 class Refused(Exception):
@@ -126,7 +129,9 @@ class ConversationRuntime:
         self._metrics = metrics
         self._on_idle = on_idle
         self._jobs: list[_Job] = []  # a list: a deque costs 64 slots, and this is short
-        self._wakeup = asyncio.Event()
+        self._worker = OnDemand(
+            self._work_one, linger=WORKER_LINGER_SECONDS, name=f"conversation-{self.id}"
+        )
         self._stopping = False
         self._busy = False
         self._subscription: contextlib.AbstractAsyncContextManager[None] | None = None
@@ -313,27 +318,33 @@ class ConversationRuntime:
 
     # The worker
 
-    async def run(self) -> None:
-        """Answer jobs in order until stopped (the hub owns this task)."""
-        while not self._stopping:
-            if not self._jobs:
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            job = self._jobs.pop(0)
-            self._busy = True
-            try:
-                await self._run(job)
-            except Exception:
-                logger.exception("%s job failed", job.kind, extra={"conversation": self.id})
-            finally:
-                self._busy = False
-            self._on_idle(self)
+    @property
+    def worker(self) -> asyncio.Task[None] | None:
+        """The task answering this conversation's jobs, while it has any (or lingers)."""
+        return self._worker.task
+
+    def close(self) -> None:
+        """The hub dropped this runtime: stop its worker."""
+        self._worker.cancel()
+
+    async def _work_one(self) -> bool:
+        """Answer the next job in order; False if there is none (or the server stops)."""
+        if self._stopping or not self._jobs:
+            return False
+        job = self._jobs.pop(0)
+        self._busy = True
+        try:
+            await self._run(job)
+        except Exception:
+            logger.exception("%s job failed", job.kind, extra={"conversation": self.id})
+        finally:
+            self._busy = False
+        self._on_idle(self)
+        return True
 
     async def stop(self, grace: float) -> None:
         """Let the reply in flight finish for ``grace`` seconds, then interrupt it."""
         self._stopping = True
-        self._wakeup.set()
         reply = self.reply
         if reply is None or reply.pump is None:
             return
@@ -541,7 +552,7 @@ class ConversationRuntime:
 
     def _enqueue(self, job: _Job) -> None:
         self._jobs.append(job)
-        self._wakeup.set()
+        self._worker.kick()
 
     def _transcript(self, *, until: int) -> list[Message]:
         """The recent messages the tutor knew when turn ``until`` was its latest: all but

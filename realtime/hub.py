@@ -48,7 +48,6 @@ class Hub:
         self.metrics = metrics
         self._runtimes: dict[str, ConversationRuntime] = {}
         self._loading: dict[str, asyncio.Task[ConversationRuntime]] = {}
-        self._workers: dict[str, asyncio.Task[None]] = {}
         self._http = httpx.AsyncClient()
         self._sweeper: asyncio.Task[None] | None = None
         self._draining = False
@@ -72,7 +71,7 @@ class Hub:
         self._draining = True
         runtimes = list(self._runtimes.values())
         await asyncio.gather(*(rt.stop(self.settings.shutdown_grace) for rt in runtimes))
-        workers = [w for w in self._workers.values() if not w.done()]
+        workers = [rt.worker for rt in runtimes if rt.worker is not None]
         if workers:
             await asyncio.wait(workers, timeout=self.settings.shutdown_grace)
         for runtime in runtimes:
@@ -85,7 +84,7 @@ class Hub:
         if self._sweeper is not None:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
-        workers = list(self._workers.values())
+        workers = [rt.worker for rt in self._runtimes.values() if rt.worker is not None]
         for worker in workers:
             worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
@@ -115,9 +114,7 @@ class Hub:
         """Drop the runtime if nothing uses it any more."""
         if runtime.idle and self._runtimes.get(runtime.id) is runtime:
             del self._runtimes[runtime.id]
-            worker = self._workers.pop(runtime.id, None)
-            if worker is not None:
-                worker.cancel()
+            runtime.close()
 
     async def _load(self, conversation_id: str) -> ConversationRuntime:
         conversation = await self.store.conversations.get(conversation_id)
@@ -138,9 +135,6 @@ class Hub:
             on_idle=self.release,
         )
         self._runtimes[conversation_id] = runtime
-        self._workers[conversation_id] = asyncio.create_task(
-            runtime.run(), name=f"conversation-{conversation_id}"
-        )
         return runtime
 
     async def tutor(self, config: AssessmentConfig) -> Tutor:

@@ -1,15 +1,17 @@
 """The WebSocket endpoint, ``/ws/conversations/{conversation_id}``: a thin adapter.
 
 It checks the Origin before the upgrade (403 denial), then the ``hello`` (token, the
-conversation, who may see it), replays, and runs two tasks in one task group: the reader
-(client frames, handled one at a time) and the writer (the connection's outbox). When
-one ends, the other is cancelled. The heartbeat runs on loop timers beside them.
+conversation, who may see it), replays, and reads client frames one at a time in the
+socket's own task. The connection's outbox is sent by a writer task that exists only
+while frames are queued, and the heartbeat runs on loop timers: a held socket that
+nobody is talking to costs one task. When either side closes, the other stops.
 """
 
 from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import itertools
 import logging
 from collections.abc import Mapping
@@ -48,12 +50,15 @@ from realtime.auth import AuthError, Identity, verify
 from realtime.connection import Connection
 from realtime.conversation import ConversationRuntime, Refused
 from realtime.hub import Hub
+from realtime.on_demand import OnDemand
 from realtime.settings import Settings
 
 __all__ = ["conversation_socket"]
 
 logger = logging.getLogger(__name__)
 _ids = itertools.count(1)
+# A socket in a conversation that is talking keeps its writer task between frames.
+WRITER_LINGER_SECONDS = 2.0
 
 
 class _Ended(Exception):
@@ -145,16 +150,24 @@ async def _serve(
     websocket: WebSocket, session: Session, conn: Connection, runtime: ConversationRuntime, hub: Hub
 ) -> None:
     heartbeat = _Heartbeat(conn, hub.settings)
+    # A client that takes no close within the heartbeat timeout is gone.
+    writer = _Writer(websocket, conn, close_timeout=hub.settings.heartbeat_timeout)
+    conn.on_ready = writer.kick
+    writer.kick()  # the replay is queued already
     try:
-        async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(_read(websocket, session, conn, runtime, hub, heartbeat))
-            tasks.create_task(_write(websocket, conn))
-    except* _Ended:
+        await _read(websocket, session, conn, runtime, hub, heartbeat)
+    except (_Ended, WebSocketDisconnect):
         pass
-    except* WebSocketDisconnect:
-        pass
+    except asyncio.CancelledError:
+        # The writer closed the socket and stopped this read; any other cancel is real.
+        if not writer.closed:
+            raise
+        task = asyncio.current_task()
+        assert task is not None
+        task.uncancel()
     finally:
         heartbeat.stop()
+        await writer.finish()
 
 
 async def _read(
@@ -223,12 +236,47 @@ async def _handle(
             raise AssertionError("a second hello reached the handler")
 
 
-async def _write(websocket: WebSocket, conn: Connection) -> None:
-    while (text := await conn.next_text()) is not None:
-        await websocket.send_text(text)
-    code = conn.close_code or 1000
-    await _close(websocket, code, "")
-    raise _Ended
+class _Writer:
+    """Sends the connection's outbox, then the close, from a task that runs only while
+    there is something to send. Once the close is sent it stops the socket's reader,
+    which may be waiting for a client that never answers."""
+
+    def __init__(self, websocket: WebSocket, conn: Connection, *, close_timeout: float) -> None:
+        self._websocket = websocket
+        self._close_timeout = close_timeout
+        self._conn = conn
+        self._reader: asyncio.Task[Any] | None = asyncio.current_task()
+        self._sender = OnDemand(self._step, linger=WRITER_LINGER_SECONDS, name=f"writer-{conn.id}")
+        self.kick = self._sender.kick
+        self.closed = False
+        self._finished: asyncio.Future[None] | None = None
+
+    async def _step(self) -> bool:
+        text = self._conn.next_text()
+        if text is not None:
+            await self._websocket.send_text(text)
+            return True
+        if self._conn.close_code is None or self.closed:
+            return False
+        await _close(self._websocket, self._conn.close_code, "")
+        self.closed = True
+        if self._reader is not None:
+            self._reader.cancel()
+        if self._finished is not None:
+            self._finished.set_result(None)
+        return False
+
+    async def finish(self) -> None:
+        """The reader is done: send what is left and the close, for a bounded time."""
+        self._reader = None
+        if not self.closed:
+            # Made only now: a future held by every socket would cost memory for nothing.
+            self._finished = asyncio.get_running_loop().create_future()
+            self._conn.close(1000)  # a no-op if a code is set already (the first one wins)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._close_timeout):
+                    await self._finished
+        self._sender.cancel()  # it is lingering, or stuck on a client that reads nothing
 
 
 class _Heartbeat:

@@ -8,7 +8,7 @@ the deltas and the end still come.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 
 import orjson
 
@@ -57,7 +57,7 @@ async def test_a_reply_read_before_its_start_is_published_still_streams_to_the_c
         ):
             broker.publish(Event(conversation_id=conversation.id, frame=frame, seq=reply.seq))
         conn.close(1000, flush=True)
-        sent = [orjson.loads(text) async for text in _drain(conn)]
+        sent = [orjson.loads(text) for text in _drain(conn)]
     assert [(f["type"], f.get("seq"), f.get("status")) for f in sent] == [
         ("welcome", None, None),
         ("message", 2, "streaming"),
@@ -85,6 +85,6 @@ def _student(conversation: Conversation) -> Identity:
     )
 
 
-async def _drain(conn: Connection) -> AsyncIterator[str]:
-    while (text := await conn.next_text()) is not None:
+def _drain(conn: Connection) -> Iterator[str]:
+    while (text := conn.next_text()) is not None:
         yield text

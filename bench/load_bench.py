@@ -55,7 +55,7 @@ def _wait_http(url: str) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-def _start_server(folder: Path, port: int, **env: str) -> subprocess.Popen[bytes]:
+def start_server(folder: Path, port: int, **env: str) -> subprocess.Popen[bytes]:
     environment = os.environ | {
         "DATABASE_URL": f"sqlite:///{folder}/bench.db",
         "TUTORCHAT_SECRET": SECRET,
@@ -74,14 +74,15 @@ def _start_server(folder: Path, port: int, **env: str) -> subprocess.Popen[bytes
     return process
 
 
-def _loadtest(port: int, scenario: str, *options: str) -> dict[str, Any]:
+def loadtest(urls: str, scenario: str, *options: str) -> dict[str, Any]:
+    """Run ``tutorchat loadtest`` against ``urls`` (comma-separated); its report."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         command = [
             TUTORCHAT,
             "loadtest",
             scenario,
             "--url",
-            f"http://127.0.0.1:{port}",
+            urls,
             "--secret",
             SECRET,
             "--json",
@@ -193,10 +194,10 @@ def main() -> None:
         for name, scenario, options in runs:
             run_folder = folder / name
             run_folder.mkdir()
-            server = _start_server(run_folder, 8912)
+            server = start_server(run_folder, 8912)
             try:
-                results[name] = _loadtest(8912, scenario, *options)
-                results[name]["server_cpu_seconds"] = _cpu_seconds(server.pid)
+                results[name] = loadtest("http://127.0.0.1:8912", scenario, *options)
+                results[name]["server_cpu_seconds"] = cpu_seconds(server.pid)
             finally:
                 server.terminate()
                 server.wait()
@@ -217,7 +218,7 @@ def main() -> None:
             (
                 report["turns_per_second"]
                 for name, report in results.items()
-                if name.startswith("steady") and _within_limits(report)
+                if name.startswith("steady") and within_limits(report)
             ),
             default=None,
         ),
@@ -228,7 +229,7 @@ def main() -> None:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 
 
-def _within_limits(report: dict[str, Any]) -> bool:
+def within_limits(report: dict[str, Any]) -> bool:
     return (
         not report["errors"]
         and report["ack_ms"]["p99"] <= ACK_P99_LIMIT_MS
@@ -236,7 +237,7 @@ def _within_limits(report: dict[str, Any]) -> bool:
     )
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return round((int(fields[11]) + int(fields[12])) / ticks, 1)

@@ -7,6 +7,7 @@ transaction of their own.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -153,18 +154,30 @@ class ConversationStore:
         rows = await self._db.fetch_all(query)
         return [from_row(Message, row) for row in reversed(rows)]
 
-    async def interrupt_streaming(self) -> int:
-        """Mark every reply still ``streaming`` as ``interrupted`` (after a crash).
+    async def interrupt_streaming(self, conversation_id: str | None = None) -> list[Message]:
+        """Mark replies still ``streaming`` as ``interrupted``; returns them as stored.
 
-        Only for a server that owns every conversation (one process): it is called at
-        start-up, when no reply of this database can be running.
+        Args:
+            conversation_id: only this conversation's (its lease expired: the process that
+                ran the reply is gone). None: every conversation's, which only a server
+                that owns them all (one process) may do, at start-up.
         """
-        statement = (
-            update(messages).where(messages.c.status == "streaming").values(status="interrupted")
-        )
+        where = [messages.c.status == "streaming"]
+        if conversation_id is not None:
+            where.append(messages.c.conversation_id == conversation_id)
         async with self._db.write() as conn:
-            result = await conn.execute(statement)
-        return result.rowcount
+            rows = (await conn.execute(select(messages).where(*where))).mappings().all()
+            if rows:
+                ids = [row["id"] for row in rows]
+                await conn.execute(
+                    update(messages).where(messages.c.id.in_(ids)).values(status="interrupted")
+                )
+        return [dataclasses.replace(from_row(Message, row), status="interrupted") for row in rows]
+
+    async def message(self, message_id: str) -> Message | None:
+        """One message by its id, as stored."""
+        row = await self._db.fetch_one(select(messages).where(messages.c.id == message_id))
+        return None if row is None else from_row(Message, row)
 
     async def flush_text(self, message_id: MessageId, content: str) -> None:
         """Save the text a streaming reply has so far."""

@@ -17,6 +17,7 @@ from starlette.routing import Route, WebSocketRoute
 from persistence.store import open_store
 from realtime import api, web
 from realtime.broker import InProcessBroker
+from realtime.cluster import open_cluster
 from realtime.demo import seed_demo
 from realtime.gc_tuning import tune_garbage_collector
 from realtime.hub import Hub
@@ -42,14 +43,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.demo_assessments = await seed_demo(store) if settings.demo else []
             for config in app.state.demo_assessments:
                 logger.info("demo assessment %s: %s", config.assessment_type, config.id)
-            hub = Hub(store, InProcessBroker(), settings, metrics)
-            await hub.start()
-            app.state.hub = hub
-            tune_garbage_collector()
-            try:
-                yield
-            finally:
-                await hub.shutdown()
+            async with contextlib.AsyncExitStack() as stack:
+                cluster = None
+                if settings.redis_url:
+                    cluster = await stack.enter_async_context(
+                        open_cluster(settings.redis_url, settings.lease_seconds)
+                    )
+                    logger.info("process %s, events through Redis", cluster.process_id)
+                broker = InProcessBroker() if cluster is None else cluster.broker
+                hub = Hub(store, broker, settings, metrics, cluster)
+                await hub.start()
+                app.state.hub = hub
+                tune_garbage_collector()
+                try:
+                    yield
+                finally:
+                    await hub.shutdown()
 
     routes = [
         Route("/healthz", healthz),

@@ -80,6 +80,10 @@ class InProcessBroker:
             if not subscribers:
                 del self._subscribers[conversation_id]
 
+    def conversations(self) -> list[str]:
+        """The conversations with subscribers here."""
+        return list(self._subscribers)
+
     def subscriber_count(self, conversation_id: str) -> int:
         """How many subscribers a conversation has here (for metrics and tests)."""
         return len(self._subscribers.get(conversation_id, ()))

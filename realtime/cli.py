@@ -60,7 +60,12 @@ def _parser() -> argparse.ArgumentParser:
 
     load = commands.add_parser("loadtest", help="simulated students against a running server")
     load.add_argument("scenario", choices=["steady", "idle", "storm", "slow"])
-    load.add_argument("--url", default="http://127.0.0.1:8000", help="the server's base URL")
+    load.add_argument(
+        "--url",
+        default="http://127.0.0.1:8000",
+        help="the server's base URL; several, comma-separated, spread the students over "
+        "the processes of one deployment",
+    )
     load.add_argument("--secret", default=None, help="default: $TUTORCHAT_SECRET")
     load.add_argument("--students", type=int, default=100)
     load.add_argument("--duration", type=float, default=20.0, help="seconds measured")
@@ -114,7 +119,7 @@ def _token(args: argparse.Namespace) -> int:
 
 def _loadtest(args: argparse.Namespace) -> int:
     config = LoadConfig(
-        url=args.url.rstrip("/"),
+        urls=tuple(url.strip().rstrip("/") for url in args.url.split(",") if url.strip()),
         secret=args.secret or Settings.from_env().secret,
         scenario=args.scenario,
         students=args.students,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from protocol.codec import encode
 from protocol.errors import CLOSE_SLOW
@@ -26,6 +26,7 @@ from protocol.messages import (
     AssistantDelta,
     AssistantEnd,
     AssistantStart,
+    Completed,
     MessageFrame,
     MessageId,
     ServerFrame,
@@ -73,6 +74,8 @@ class Connection:
         self._queued_bytes = 0
         self.on_ready: Callable[[], None] = _nothing
         self.on_gap: Callable[[], None] = _nothing
+        self.resync_scheduled = False
+        self.completed = False  # sent ``completed``
         self.close_code: int | None = None
         self._buffer: list[Event] | None = []
         self._position = 0
@@ -90,6 +93,8 @@ class Connection:
         """
         if self.close_code is not None:
             return  # closing: what it misses, it gets by replay
+        if isinstance(frame, Completed):
+            self.completed = True
         text = encode(frame)
         size = len(text) if counted else 0
         self._queue.append((text, size))
@@ -149,16 +154,25 @@ class Connection:
         if self._buffer is None:
             self._buffer = []
 
-    def replayed(self, position: int, streaming: dict[MessageId, int]) -> None:
-        """The replay is sent: apply buffered events, then pass events live.
+    def replayed(
+        self,
+        position: int,
+        streaming: dict[MessageId, int],
+        *,
+        finished: Iterable[MessageId] = (),
+    ) -> None:
+        """The replay (or resync) is sent: apply buffered events, then pass events live.
 
         Args:
             position: the highest seq the client now holds (its ``last_seq`` or the
                 newest replayed message).
             streaming: replies replayed mid-stream, with the text length sent.
+            finished: replies the client held mid-stream that a resync ended.
         """
         self._position = max(self._position, position)
         self._held.update(streaming)
+        for message_id in finished:
+            self._held.pop(message_id, None)
         buffered, self._buffer = self._buffer or [], None
         for event in buffered:
             self.deliver(event)  # buffered again after a gap among them

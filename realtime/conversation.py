@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Literal
 
 from fsrs import Card
+from redis.exceptions import RedisError
 
 from assessment import grading
 from assessment.evaluation import Evaluation
@@ -40,6 +41,7 @@ from persistence.records import MessageId as StoredMessageId
 from persistence.store import Store
 from persistence.turns import RecordEvaluation
 from persistence.values import utcnow
+from protocol.errors import CLOSE_SERVER_RESTART
 from protocol.messages import (
     Ack,
     AssistantDelta,
@@ -51,9 +53,11 @@ from protocol.messages import (
     MessageId,
     Progress,
     Send,
+    ServerFrame,
     Welcome,
 )
 from realtime.broker import Broker, Event
+from realtime.cluster import Cluster
 from realtime.connection import Connection
 from realtime.frames import message_frame
 from realtime.metrics import Metrics
@@ -112,6 +116,7 @@ class ConversationRuntime:
         settings: Settings,
         metrics: Metrics,
         on_idle: Callable[[ConversationRuntime], None],
+        cluster: Cluster | None = None,
     ) -> None:
         self.id = conversation.id
         self.conversation = conversation
@@ -128,6 +133,13 @@ class ConversationRuntime:
         self._settings = settings
         self._metrics = metrics
         self._on_idle = on_idle
+        self._cluster = cluster
+        # With other processes: whether this one holds the lease, whether they may have
+        # stored what this one's memory lacks, and the replies they run that this
+        # room's sockets have seen start (a cancel for one goes to its process).
+        self._leased = False
+        self._stale = False
+        self._remote_replies: set[MessageId] = set()
         self._jobs: list[_Job] = []  # a list: a deque costs 64 slots, and this is short
         self._worker = OnDemand(
             self._work_one, linger=WORKER_LINGER_SECONDS, name=f"conversation-{self.id}"
@@ -148,8 +160,8 @@ class ConversationRuntime:
 
     @property
     def idle(self) -> bool:
-        """No socket, no job and no reply: the runtime may be dropped."""
-        return not self.members and not self._jobs and not self._busy
+        """No socket, no job, no reply and no lease: the runtime may be dropped."""
+        return not self.members and not self._jobs and not self._busy and not self._leased
 
     # Sockets
 
@@ -160,6 +172,7 @@ class ConversationRuntime:
             # Held as it is, not in an AsyncExitStack: every held conversation has one.
             self._subscription = self._broker.subscribe(self.id, self._fan_out)
             await self._subscription.__aenter__()
+        conn.on_gap = lambda: self._schedule_resync(conn)
         self.members.add(conn)
         try:
             yield
@@ -183,23 +196,9 @@ class ConversationRuntime:
         rows = await self._store.conversations.newest_messages(self.id, last_seq, cap + 1)
         recovered = len(rows) <= cap
         rows = rows[-cap:]
+        remote = await self._remote_texts(rows)
         # From here to conn.replayed() nothing awaits: memory and the stream agree.
-        current = {message.id: message for message in self.messages}
-        streaming: dict[MessageId, int] = {}
-        frames = []
-        for row in rows:
-            message = current.get(row.id, row)
-            content, status = message.content, message.status
-            if self.reply is not None and message_id_of(self.reply) == row.id:
-                content, status = self.reply.text, "streaming"
-            if status == "streaming":
-                # Also a reply this runtime has not seen start: the read may see a commit
-                # before the loop resumes the task that made it. Its start is then still
-                # to come, and its deltas are trimmed to what the client lacks.
-                streaming[MessageId(row.id)] = len(content)
-            frames.append(
-                message_frame(dataclasses.replace(message, content=content, status=status))
-            )
+        frames, streaming = self._frames(rows, remote)
         head = max([0, *(row.seq for row in rows), *(m.seq for m in self.messages)])
         # A last_seq beyond the head replays nothing, and later messages still come.
         position = max([min(last_seq, head), *(row.seq for row in rows)])
@@ -223,9 +222,134 @@ class ConversationRuntime:
         self._metrics.replay_messages.observe(len(frames))
         return len(frames)
 
+    def _frames(
+        self, rows: Sequence[Message], remote: dict[str, str]
+    ) -> tuple[list[ServerFrame], dict[MessageId, int]]:
+        """The ``message`` frames of ``rows`` as they stand now, and the replies among
+        them still streaming with the length of their text so far."""
+        current = {message.id: message for message in self.messages}
+        streaming: dict[MessageId, int] = {}
+        frames: list[ServerFrame] = []
+        for row in rows:
+            message = current.get(row.id, row)
+            content, status = self._now(message, remote)
+            if status == "streaming":
+                # Also a reply this runtime has not seen start: the read may see a commit
+                # before the loop resumes the task that made it. Its start is then still
+                # to come, and its deltas are trimmed to what the client lacks.
+                streaming[MessageId(row.id)] = len(content)
+                if self._cluster is not None:
+                    self._remote_replies.add(MessageId(row.id))
+            frames.append(
+                message_frame(dataclasses.replace(message, content=content, status=status))
+            )
+        return frames, streaming
+
+    def _now(self, message: Message, remote: dict[str, str]) -> tuple[str, str]:
+        """A message's text and status now: a reply in flight here has its text in
+        memory, one in flight in another process has it in Redis (or only as saved)."""
+        if self.reply is not None and message_id_of(self.reply) == message.id:
+            return self.reply.text, "streaming"
+        text = remote.get(message.id)
+        if message.status == "streaming" and text is not None and len(text) > len(message.content):
+            return text, message.status
+        return message.content, message.status
+
+    async def _remote_texts(self, rows: Sequence[Message | None]) -> dict[str, str]:
+        """The text so far of the replies among ``rows`` that run in other processes."""
+        if self._cluster is None:
+            return {}
+        texts: dict[str, str] = {}
+        for row in rows:
+            if row is not None and row.status == "streaming":
+                if self.reply is None or message_id_of(self.reply) != row.id:
+                    text = await self._cluster.broker.reply_text(row.id)
+                    if text is not None:
+                        texts[row.id] = text
+        return texts
+
+    def _schedule_resync(self, conn: Connection) -> None:
+        if conn.resync_scheduled or conn not in self.members:
+            return
+        conn.resync_scheduled = True
+        task = asyncio.create_task(self._resync(conn), name=f"resync-{conn.id}")
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+    def resync_all(self) -> None:
+        """Events may have been lost (Redis reconnected): bring every socket up to date."""
+        for conn in tuple(self.members):
+            conn.resync()
+            self._schedule_resync(conn)
+
+    async def _resync(self, conn: Connection) -> None:
+        """Send ``conn`` what the database holds beyond what it was sent: the rest of
+        the replies it holds mid-stream, the messages after its position, and
+        ``completed`` if it missed it. Events buffered meanwhile follow, filtered."""
+        try:
+            cap = self._settings.replay_cap
+            rows = await self._store.conversations.newest_messages(self.id, conn.position, cap + 1)
+            if len(rows) > cap:
+                conn.close(CLOSE_SERVER_RESTART)  # too far behind: a new hello replays
+                return
+            held = [await self._store.conversations.message(m) for m in conn.open_replies]
+            remote = await self._remote_texts([*rows, *held])
+            conversation = await self._store.conversations.get(self.id)
+            # From here to conn.replayed() nothing awaits.
+            streaming: dict[MessageId, int] = {}
+            finished: list[MessageId] = []
+            for row in held:
+                if row is None:
+                    continue
+                message_id = MessageId(row.id)
+                sent = conn.open_replies.get(message_id, 0)
+                text, status = self._now(row, remote)
+                if len(text) > sent:
+                    conn.send(AssistantDelta(message_id=message_id, offset=sent, text=text[sent:]))
+                if status == "streaming":
+                    streaming[message_id] = max(sent, len(text))
+                else:
+                    conn.send(AssistantEnd(message_id=message_id, status=status, length=len(text)))
+                    finished.append(message_id)
+            frames, later = self._frames(rows, remote)
+            for frame in frames:
+                conn.send(frame, counted=False)
+            if conversation.status != "active" and not conn.completed:
+                self.status, self.closing = conversation.status, True
+                self.mastery_score = conversation.mastery_score
+                self._publish_completed()
+            position = max([conn.position, *(row.seq for row in rows)])
+            conn.replayed(position, streaming | later, finished=finished)
+        except Exception:
+            logger.exception("resync failed", extra={"conversation": self.id})
+            conn.close(CLOSE_SERVER_RESTART)
+        finally:
+            conn.resync_scheduled = False
+
     def _fan_out(self, event: Event) -> None:
+        if self._cluster is not None:
+            self._follow(event.frame)
         for conn in tuple(self.members):
             conn.deliver(event)
+
+    def _follow(self, frame: ServerFrame) -> None:
+        """Keep what this room knows of the conversation current with events of other
+        processes (the welcome of a join, a cancel to forward, turns to refuse)."""
+        match frame:
+            case AssistantStart():
+                self._remote_replies.add(frame.message_id)
+            case AssistantEnd():
+                self._remote_replies.discard(frame.message_id)
+            case Progress():
+                self.mastery_score = frame.mastery_score
+            case Completed():
+                self.status, self.mastery_score, self.closing = (
+                    frame.status,
+                    frame.mastery_score,
+                    True,
+                )
+            case _:
+                pass
 
     # Client frames
 
@@ -287,17 +411,27 @@ class ConversationRuntime:
             raise Refused("conversation_closed", "the conversation is over")
         raise Refused("rate_limited", "too many turns; wait a moment")
 
-    def cancel(self, message_id: str) -> None:
-        """Stop the reply in flight (it ends ``cancelled``).
+    async def cancel(self, message_id: str) -> None:
+        """Stop the reply in flight (it ends ``cancelled``), here or in its process.
 
         Raises:
             Refused: unknown_message, if that reply is not in flight.
         """
         reply = self.reply
-        if reply is None or reply.message_id != message_id or reply.pump is None:
-            raise Refused("unknown_message", f"no reply {message_id} is in flight")
-        reply.stop_status = "cancelled"
-        reply.pump.cancel()
+        if reply is not None and reply.message_id == message_id and reply.pump is not None:
+            reply.stop_status = "cancelled"
+            reply.pump.cancel()
+            return
+        cluster = self._cluster
+        if cluster is not None and message_id in self._remote_replies:
+            try:
+                holder = await cluster.leases.holder_of(self.id)
+            except RedisError:
+                holder = None
+            if holder is not None and holder != cluster.process_id:
+                cluster.broker.send_control(holder, {"k": "cancel", "c": self.id, "m": message_id})
+                return
+        raise Refused("unknown_message", f"no reply {message_id} is in flight")
 
     def request_complete(self) -> None:
         """The student ends the assessment: it is scored once pending turns are answered.
@@ -327,9 +461,22 @@ class ConversationRuntime:
         """The hub dropped this runtime: stop its worker."""
         self._worker.cancel()
 
-    async def _work_one(self) -> bool:
+    async def _work_one(self, final: bool) -> bool:
         """Answer the next job in order; False if there is none (or the server stops)."""
-        if self._stopping or not self._jobs:
+        if self._stopping:
+            return False
+        if self._cluster is not None:
+            if final:
+                return await self._last_look()
+            if self._jobs or self._stale:
+                # Asked before every job, not once: a lease believed held may have
+                # expired (a pause, a Redis restart) and been taken by another process.
+                if not await self._take_lease():
+                    return False
+                if self._stale:
+                    self._stale = False
+                    await self._reload()
+        if not self._jobs:
             return False
         job = self._jobs.pop(0)
         self._busy = True
@@ -341,6 +488,111 @@ class ConversationRuntime:
             self._busy = False
         self._on_idle(self)
         return True
+
+    # With other processes
+
+    async def _take_lease(self) -> bool:
+        """Hold the lease to run this conversation's replies, or hand the jobs to the
+        process that holds it (it reads them from the database)."""
+        assert self._cluster is not None
+        leases = self._cluster.leases
+        try:
+            for _ in range(3):  # the holder may let go between the two questions
+                if await leases.take(self.id):
+                    if not self._leased:
+                        self._leased = True
+                        self._stale = True  # other processes may have answered turns
+                    return True
+                if self._leased:
+                    self.lease_lost()
+                holder = await leases.holder_of(self.id)
+                if holder is not None:
+                    self._jobs.clear()
+                    self._cluster.broker.send_control(holder, {"k": "work", "c": self.id})
+                    return False
+        except RedisError as error:
+            if self._leased and leases.surely_held(self.id):
+                return True  # a short outage: no other process can have it yet
+            # The jobs wait: when Redis is back, the hub wakes every runtime with jobs.
+            logger.warning("no lease (%s)", error, extra={"conversation": self.id})
+        return False
+
+    async def _last_look(self) -> bool:
+        """The worker is about to end: answer what other processes stored meanwhile (a
+        word from them may have been lost), else let the lease go."""
+        assert self._cluster is not None
+        if not self._leased:
+            return False
+        await self._reload()
+        if self._jobs:
+            return True
+        self._leased = False
+        try:
+            await self._cluster.leases.release(self.id)
+        except RedisError as error:  # it expires on its own, and its claimer finds no work
+            logger.warning("lease not released (%s)", error, extra={"conversation": self.id})
+        self._on_idle(self)
+        return False
+
+    async def _reload(self) -> None:
+        """Catch up with what other processes stored since this runtime was loaded:
+        their turns, replies and grades; the jobs are made again from them."""
+        head = max((m.seq for m in self.messages), default=0)
+        newer = await self._store.conversations.messages_after(self.id, head, limit=1)
+        in_flight = message_id_of(self.reply) if self.reply is not None else None
+        outdated = any(m.status == "streaming" and m.id != in_flight for m in self.messages)
+        # Seqs run 1..head without gaps: fewer messages held means some came elsewhere.
+        if not newer and not outdated and len(self.messages) == head:
+            return
+        conversation = await self._store.conversations.get(self.id)
+        messages = await self._store.conversations.messages_after(self.id, 0, limit=1_000_000)
+        self.conversation = conversation
+        self.status, self.mastery_score = conversation.status, conversation.mastery_score
+        self.closing = self.closing or conversation.status != "active"
+        self.session = self.tutor.session(_turns(messages))
+        self.messages = [_without_plan(m) for m in messages]
+        if any(m.role == "assistant" for m in self.messages):
+            self.opened.set()
+        self._jobs = [job for job in self._jobs if job.kind == "complete"]
+        self._recover()
+
+    @property
+    def leased(self) -> bool:
+        """This process holds the conversation's lease (with other processes)."""
+        return self._leased
+
+    @property
+    def has_jobs(self) -> bool:
+        """Turns (or an opening, or the completion) wait to be answered here."""
+        return bool(self._jobs)
+
+    def wake(self) -> None:
+        """Another process stored a turn here while this one holds the lease."""
+        self._stale = True
+        self._worker.kick()
+
+    async def take_over(self) -> None:
+        """This process claimed the lease of one that died: its reply in flight ends
+        ``interrupted`` (with the text it saved), and what it left is answered."""
+        assert self._cluster is not None
+        self._leased = True
+        for message in await self._store.conversations.interrupt_streaming(self.id):
+            message_id = MessageId(message.id)
+            end = AssistantEnd(
+                message_id=message_id, status="interrupted", length=len(message.content)
+            )
+            self._publish(end, message.seq)
+            self._cluster.broker.drop_reply_text(message.id)
+        self.wake()
+
+    def lease_lost(self) -> None:
+        """The lease expired and another process has it: stop answering here."""
+        self._leased = False
+        self._jobs.clear()
+        reply = self.reply
+        if reply is not None and reply.pump is not None:
+            reply.stop_status = "interrupted"
+            reply.pump.cancel()
 
     async def stop(self, grace: float) -> None:
         """Let the reply in flight finish for ``grace`` seconds, then interrupt it."""
@@ -417,6 +669,8 @@ class ConversationRuntime:
         live = _Reply(message_id=MessageId(message.id), seq=message.seq, started=started)
         live.flushed_at = started
         self.reply = live
+        if self._cluster is not None:
+            self._cluster.broker.keep_reply_text(live.message_id, "")
         self._publish(AssistantStart(message_id=live.message_id, seq=live.seq), live.seq)
         self._metrics.replies_in_flight.inc()
         live.pump = asyncio.create_task(self._pump(live, reply.chunks))
@@ -453,6 +707,8 @@ class ConversationRuntime:
         delta = AssistantDelta(message_id=live.message_id, offset=live.emitted, text=text)
         live.emitted = len(live.text)
         live.emitted_at = self._loop.time()
+        if self._cluster is not None:
+            self._cluster.broker.keep_reply_text(live.message_id, live.text)
         self._publish(delta, live.seq)
 
     async def _finish(self, live: _Reply) -> None:
@@ -475,6 +731,8 @@ class ConversationRuntime:
             AssistantEnd(message_id=live.message_id, status=status, length=len(live.text)),
             live.seq,
         )
+        if self._cluster is not None:
+            self._cluster.broker.drop_reply_text(live.message_id)
 
     async def _complete(self) -> None:
         if self.status != "active":
@@ -587,6 +845,10 @@ class ConversationRuntime:
                 conversation_id=self.id, frame=frame, seq=seq, origin=origin, for_origin=for_origin
             )
         )
+
+
+# Resync tasks, held until done (the loop keeps only weak references to tasks).
+_background: set[asyncio.Task[None]] = set()
 
 
 def message_id_of(live: _Reply) -> StoredMessageId:

@@ -1,28 +1,36 @@
 """The hub: every live conversation of this process, and the tasks that serve them.
 
-Conversation runtimes are loaded on demand (when a conversation is created, or a socket
-joins it) and dropped when they have no socket, no job and no reply. The hub owns their
-worker tasks, the idle sweeper, and the LLM HTTP client, and shuts them down in order.
+Conversation runtimes are loaded on demand (when a conversation is created, a socket
+joins it, or another process hands it work) and dropped when they have no socket, no
+job, no reply and no lease. The hub owns the idle sweeper and the LLM HTTP client, and
+with other processes (a :class:`Cluster`) the lease renewal, the watch for leases whose
+holder died, and what the other processes send; it shuts them down in order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Coroutine, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
+from redis.exceptions import RedisError
 
 from assessment.generation import approved_items
 from assessment.llm import ChatClient
 from assessment.spec import AssessmentSpec
 from assessment.tutor import Tutor
+from persistence.errors import NotFound
 from persistence.records import AssessmentConfig, Conversation
 from persistence.store import Store
 from persistence.values import utcnow
 from protocol.errors import CLOSE_SERVER_RESTART
 from realtime.broker import Broker
-from realtime.conversation import ConversationRuntime
+from realtime.cluster import Cluster
+from realtime.conversation import ConversationRuntime, Refused
 from realtime.metrics import Metrics
 from realtime.settings import Settings
 
@@ -39,27 +47,46 @@ class Hub:
         broker: fan-out of conversation events.
         settings: the server's settings.
         metrics: the process's metrics.
+        cluster: the other processes of the deployment, if any (its broker is then
+            the broker).
     """
 
-    def __init__(self, store: Store, broker: Broker, settings: Settings, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        store: Store,
+        broker: Broker,
+        settings: Settings,
+        metrics: Metrics,
+        cluster: Cluster | None = None,
+    ) -> None:
         self.store = store
         self.broker = broker
+        self.cluster = cluster
         self.settings = settings
         self.metrics = metrics
         self._runtimes: dict[str, ConversationRuntime] = {}
         self._loading: dict[str, asyncio.Task[ConversationRuntime]] = {}
         self._http = httpx.AsyncClient()
-        self._sweeper: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._handlers: set[asyncio.Task[None]] = set()
         self._draining = False
         self._tutors: dict[str, tuple[datetime, Tutor]] = {}
         self._configs: dict[str, AssessmentConfig] = {}
 
     async def start(self) -> None:
-        """Recover from a crash and start the idle sweeper."""
-        interrupted = await self.store.conversations.interrupt_streaming()
-        if interrupted:
-            logger.warning("marked %d replies interrupted by a previous stop", interrupted)
-        self._sweeper = asyncio.create_task(self._sweep(), name="idle-sweeper")
+        """Recover from a crash and start the idle sweeper (and the lease tasks)."""
+        self._tasks.append(asyncio.create_task(self._sweep(), name="idle-sweeper"))
+        if self.cluster is None:
+            # Alone, this process owns every conversation: a streaming row is a crash's.
+            interrupted = await self.store.conversations.interrupt_streaming()
+            if interrupted:
+                logger.warning("marked %d replies interrupted by a previous stop", len(interrupted))
+            return
+        # With others, a streaming row may be theirs; a dead one's lease expires instead.
+        self.cluster.broker.on_control = self._on_control
+        self.cluster.broker.on_reconnect = self._on_reconnect
+        self._tasks.append(asyncio.create_task(self._renew(), name="lease-renewal"))
+        self._tasks.append(asyncio.create_task(self._watch(), name="lease-watch"))
 
     async def drain(self) -> None:
         """Let replies finish for the grace period, interrupt the rest, close sockets 1012.
@@ -81,13 +108,16 @@ class Hub:
     async def shutdown(self) -> None:
         """Drain, then stop every task this hub owns."""
         await self.drain()
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            await asyncio.gather(self._sweeper, return_exceptions=True)
-        workers = [rt.worker for rt in self._runtimes.values() if rt.worker is not None]
-        for worker in workers:
-            worker.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        tasks = [*self._tasks, *self._handlers]
+        tasks += [rt.worker for rt in self._runtimes.values() if rt.worker is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self.cluster is not None:
+            # The replies were interrupted and stored: the next turn may go anywhere.
+            for conversation_id in self.cluster.leases.held:
+                with contextlib.suppress(RedisError):
+                    await self.cluster.leases.release(conversation_id)
         await self._http.aclose()
 
     @property
@@ -133,6 +163,7 @@ class Hub:
             settings=self.settings,
             metrics=self.metrics,
             on_idle=self.release,
+            cluster=self.cluster,
         )
         self._runtimes[conversation_id] = runtime
         return runtime
@@ -184,6 +215,87 @@ class Hub:
                 await self.sweep_once(idle_for)
             except Exception:
                 logger.exception("idle sweep failed")
+
+    # With other processes
+
+    def _on_control(self, message: Mapping[str, Any]) -> None:
+        """Work or a cancel from another process, for a conversation leased here."""
+        match message:
+            case {"k": "work", "c": str(conversation_id)}:
+                self._handle(self._work(conversation_id))
+            case {"k": "cancel", "c": str(conversation_id), "m": str(message_id)}:
+                self._handle(self._cancel(conversation_id, message_id))
+            case _:
+                logger.warning("unknown message from another process: %r", message)
+
+    def _handle(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._handlers.add(task)
+        task.add_done_callback(self._handlers.discard)
+
+    async def _work(self, conversation_id: str) -> None:
+        with contextlib.suppress(NotFound):
+            (await self.runtime(conversation_id)).wake()
+
+    async def _cancel(self, conversation_id: str, message_id: str) -> None:
+        runtime = self._runtimes.get(conversation_id)
+        if runtime is not None:
+            with contextlib.suppress(Refused):  # it ended meanwhile
+                await runtime.cancel(message_id)
+
+    def _on_reconnect(self) -> None:
+        """Redis came back: events of the outage are lost here, work sent meanwhile too."""
+        for runtime in tuple(self._runtimes.values()):
+            runtime.resync_all()
+            if runtime.leased or runtime.has_jobs:
+                runtime.wake()
+
+    async def _renew(self) -> None:
+        """Renew this process's leases three times a lease period."""
+        assert self.cluster is not None
+        while True:
+            await asyncio.sleep(self.cluster.leases.seconds / 3)
+            try:
+                lost = await self.cluster.leases.renew()
+            except RedisError as error:
+                logger.warning("lease renewal failed: %s", error)
+                continue
+            for conversation_id in lost:
+                logger.warning("lease lost", extra={"conversation": conversation_id})
+                if (runtime := self._runtimes.get(conversation_id)) is not None:
+                    runtime.lease_lost()
+
+    async def _watch(self) -> None:
+        """Claim the leases whose holder died, twice a lease period: their replies end
+        ``interrupted`` and their turns are answered here."""
+        assert self.cluster is not None
+        while True:
+            await asyncio.sleep(self.cluster.leases.seconds / 2)
+            try:
+                await self.claim_expired()
+            except (RedisError, OSError) as error:
+                logger.warning("lease watch failed: %s", error)
+            except Exception:
+                logger.exception("lease watch failed")
+
+    async def claim_expired(self) -> list[str]:
+        """Take over the conversations whose lease expired unreleased; returns them."""
+        assert self.cluster is not None
+        claimed = []
+        for conversation_id in await self.cluster.leases.expired():
+            if conversation_id in self.cluster.leases.held:
+                continue  # this process's own, its renewal late
+            if not await self.cluster.leases.take(conversation_id):
+                continue  # renewed meanwhile, or claimed by another process
+            try:
+                runtime = await self.runtime(conversation_id)
+            except NotFound:
+                await self.cluster.leases.release(conversation_id)
+                continue
+            logger.warning("took over after a lost process", extra={"conversation": runtime.id})
+            await runtime.take_over()
+            claimed.append(conversation_id)
+        return claimed
 
     async def sweep_once(self, idle_for: timedelta) -> list[Conversation]:
         """Abandon the conversations idle for ``idle_for``; returns them."""

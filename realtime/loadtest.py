@@ -49,9 +49,16 @@ WAIT = 60.0  # seconds: the most any single reply, connect or request may take
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class LoadConfig:
-    """What to run, against which server."""
+    """What to run, against which servers.
 
-    url: str
+    Attributes:
+        urls: the servers' base URLs. With several (the processes of one deployment),
+            student ``n`` uses ``urls[n % len(urls)]`` for its requests and its socket,
+            as a round-robin load balancer would place it; the first also serves the
+            assessment and the memory reading.
+    """
+
+    urls: tuple[str, ...]
     secret: str
     scenario: str = "steady"
     students: int = 100
@@ -61,6 +68,10 @@ class LoadConfig:
     correct: float = 0.7
     slow_fraction: float = 0.1
     progress: bool = True
+
+    @property
+    def url(self) -> str:
+        return self.urls[0]
 
 
 @dataclasses.dataclass
@@ -76,17 +87,19 @@ class _Stats:
 class _Student:
     """One simulated student: a conversation and its socket."""
 
-    def __init__(self, number: int, token: str, conversation: str) -> None:
+    def __init__(self, number: int, token: str, conversation: str, url: str) -> None:
         self.number = number
         self.token = token
         self.conversation = conversation
+        self.url = url
         self.ws: ClientConnection | None = None
         self.last_seq = 0
         self.messages: dict[int, dict[str, Any]] = {}  # seq -> what the client holds
         self.replies: dict[str, int] = {}  # message id -> seq
         self.turn = itertools.count()
 
-    async def connect(self, ws_url: str, stats: _Stats) -> None:
+    async def connect(self, stats: _Stats) -> None:
+        ws_url = re.sub(r"^http", "ws", self.url)
         self.ws = await asyncio.wait_for(
             websockets.connect(f"{ws_url}/ws/conversations/{self.conversation}", max_size=None),
             WAIT,
@@ -261,13 +274,14 @@ async def _setup(config: LoadConfig, count: int) -> list[_Student]:
                 course_id="load",
                 platform_id="load",
             )
+            url = config.urls[number % len(config.urls)]
             # Opening a conversation is idempotent (the student's active one comes back),
             # so a request lost with a pooled connection the server had closed is retried.
             for attempt in range(3):
                 try:
                     async with gate:
                         created = await http.post(
-                            f"/api/assessments/{assessment}/conversations",
+                            f"{url}/api/assessments/{assessment}/conversations",
                             headers={"authorization": f"Bearer {token}"},
                         )
                     break
@@ -275,7 +289,7 @@ async def _setup(config: LoadConfig, count: int) -> list[_Student]:
                     if attempt == 2:
                         raise
             created.raise_for_status()
-            return _Student(number, token, created.json()["id"])
+            return _Student(number, token, created.json()["id"], url)
 
         return list(await asyncio.gather(*(student(n) for n in range(count))))
 
@@ -289,12 +303,11 @@ def _items(config: LoadConfig) -> int:
 
 
 async def _connect_all(config: LoadConfig, students: Sequence[_Student], stats: _Stats) -> None:
-    ws_url = re.sub(r"^http", "ws", config.url)
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
 
     async def one(student: _Student) -> None:
         async with gate:
-            await student.connect(ws_url, stats)
+            await student.connect(stats)
             await student.until_idle(stats)
 
     await asyncio.gather(*(one(s) for s in students))
@@ -404,7 +417,6 @@ async def _storm(config: LoadConfig) -> dict[str, Any]:
     students = await _setup(config, config.students)
     stats = _Stats()
     await _connect_all(config, students, stats)
-    ws_url = re.sub(r"^http", "ws", config.url)
     for s in students:  # every student sends a turn; its reply is on its way
         await s.send({"type": "send", "client_msg_id": "storm", "content": "1"})
     for s in students:
@@ -417,8 +429,10 @@ async def _storm(config: LoadConfig) -> dict[str, Any]:
     resumed: list[float] = []
 
     async def resume(student: _Student) -> None:
+        # With several processes, each student comes back through the next one.
+        student.url = config.urls[(student.number + 1) % len(config.urls)]
         try:
-            await student.connect(ws_url, stats)
+            await student.connect(stats)
             await student.until_idle(stats)
             while not _has_reply(student):
                 student._hold(await student.recv(stats))
@@ -463,7 +477,7 @@ async def _verify(config: LoadConfig, students: Sequence[_Student]) -> int:
     async with httpx.AsyncClient(base_url=config.url, timeout=WAIT) as http:
         for s in students:
             response = await http.get(
-                f"/api/conversations/{s.conversation}/messages",
+                f"{s.url}/api/conversations/{s.conversation}/messages",
                 params={"limit": 1000},
                 headers={"authorization": f"Bearer {s.token}"},
             )

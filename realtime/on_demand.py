@@ -20,26 +20,37 @@ class OnDemand:
     """Runs ``step`` in a task of its own while ``step`` finds work.
 
     Args:
-        step: does one piece of work and returns True, or returns False at once when
-            there is none.
+        step: does one piece of work and returns True, or returns False when there is
+            none. Its argument is True on the last look before the task ends (after the
+            linger), when it may also let go of what it holds (a lease); work kicked
+            while it awaits is not lost.
         linger: how long the task waits for more work before it ends.
         name: the task's name (in logs and task dumps).
     """
 
-    def __init__(self, step: Callable[[], Awaitable[bool]], *, linger: float, name: str) -> None:
+    def __init__(
+        self, step: Callable[[bool], Awaitable[bool]], *, linger: float, name: str
+    ) -> None:
         self._step = step
         self._linger = linger
         self._name = name
         self._task: asyncio.Task[None] | None = None
         self._waiter: asyncio.Future[bool] | None = None
+        self._kicked = False
 
     @property
     def task(self) -> asyncio.Task[None] | None:
         """The running task, if there is one."""
         return self._task
 
+    @property
+    def running(self) -> bool:
+        """Whether a task runs (or lingers) now."""
+        return self._task is not None
+
     def kick(self) -> None:
         """There is work: wake the task, or start one."""
+        self._kicked = True
         if self._waiter is not None:
             if not self._waiter.done():
                 self._waiter.set_result(True)
@@ -55,15 +66,16 @@ class OnDemand:
         loop = asyncio.get_running_loop()
         lingered = False
         try:
-            # After the linger, one more step: work may have come between the timer and
-            # this task's turn. A step that finds none returns without waiting, so a kick
-            # after it sees no task and starts one.
             while True:
-                if await self._step():
+                self._kicked = False
+                if await self._step(lingered):
+                    lingered = False
+                    continue
+                if self._kicked:  # work came while the step awaited
                     lingered = False
                     continue
                 if lingered:
-                    return
+                    return  # nothing awaits between the last look and the end
                 self._waiter = waiter = loop.create_future()
                 timer = loop.call_later(self._linger, _lingered, waiter)
                 try:

@@ -23,6 +23,8 @@ class Settings:
 
     database_url: str
     database_pool_size: int = 10
+    redis_url: str = ""
+    lease_seconds: float = 5.0
     secret: str = DEV_SECRET
     allowed_origins: tuple[str, ...] = ()
     max_frame_bytes: int = 64 * 1024
@@ -51,14 +53,18 @@ class Settings:
             values["database_url"] = database_url_from_env(env["DATABASE_URL"])
         for field in dataclasses.fields(cls):
             name = (
-                "DATABASE_POOL_SIZE"
-                if field.name == "database_pool_size"
+                field.name.upper()
+                if field.name in _UNPREFIXED
                 else f"TUTORCHAT_{field.name.upper()}"
             )
             if field.name == "database_url" or name not in env:
                 continue
             values[field.name] = _parse(field.type, env[name], name)
         return cls(**values)  # type: ignore[arg-type]
+
+
+# Settings named as the services' own conventions have them, without TUTORCHAT_.
+_UNPREFIXED = {"database_pool_size", "redis_url"}
 
 
 def _parse(kind: object, raw: str, name: str) -> object:

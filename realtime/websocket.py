@@ -223,7 +223,7 @@ async def _handle(
         case Cancel():
             if conn.observer:
                 raise Refused("not_allowed", "observers cannot cancel")
-            runtime.cancel(frame.message_id)
+            await runtime.cancel(frame.message_id)
         case Complete():
             if conn.observer:
                 raise Refused("not_allowed", "observers cannot complete")
@@ -251,7 +251,7 @@ class _Writer:
         self.closed = False
         self._finished: asyncio.Future[None] | None = None
 
-    async def _step(self) -> bool:
+    async def _step(self, _final: bool) -> bool:
         text = self._conn.next_text()
         if text is not None:
             await self._websocket.send_text(text)

@@ -7,7 +7,7 @@ import contextlib
 import dataclasses
 import socket
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import orjson
@@ -21,6 +21,20 @@ from realtime.settings import Settings
 from tests.limits import TIMEOUT
 
 Frame = dict[str, Any]
+
+
+class Endpoint(Protocol):
+    """A server the clients talk to: one in this process, or a process of its own."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def ws_base(self) -> str: ...
+
+    def token(
+        self, user: str, course: str = "course-1", *roles: str, platform: str = "lms"
+    ) -> str: ...
 
 
 @dataclasses.dataclass
@@ -75,7 +89,7 @@ async def running(settings: Settings, port: int = 0) -> AsyncIterator[Running]:
 
 
 async def api(
-    run: Running, method: str, path: str, token: str | None, body: Any = None
+    run: Endpoint, method: str, path: str, token: str | None, body: Any = None
 ) -> httpx.Response:
     """One HTTP API request."""
     headers = {"authorization": f"Bearer {token}"} if token else {}
@@ -83,7 +97,9 @@ async def api(
         return await client.request(method, path, headers=headers, json=body)
 
 
-async def create_assessment(run: Running, kind: str, schema: str, ai_config: dict[str, Any]) -> str:
+async def create_assessment(
+    run: Endpoint, kind: str, schema: str, ai_config: dict[str, Any]
+) -> str:
     """An assessment created by an instructor; returns its id."""
     instructor = run.token("teacher", "course-1", "Instructor")
     response = await api(
@@ -104,7 +120,7 @@ async def create_assessment(run: Running, kind: str, schema: str, ai_config: dic
     return assessment_id
 
 
-async def open_conversation(run: Running, assessment_id: str, user: str = "student-1") -> str:
+async def open_conversation(run: Endpoint, assessment_id: str, user: str = "student-1") -> str:
     """The student's conversation of the assessment (created if need be)."""
     response = await api(
         run, "POST", f"/api/assessments/{assessment_id}/conversations", run.token(user)
@@ -124,7 +140,7 @@ class Client:
     @classmethod
     async def connect(
         cls,
-        run: Running,
+        run: Endpoint,
         conversation_id: str,
         token: str | None,
         *,
@@ -194,7 +210,7 @@ def reply_texts(frames: list[Frame]) -> dict[str, str]:
     return texts
 
 
-async def wait_opening(run: Running, conversation: str, user: str = "student-1") -> None:
+async def wait_opening(run: Endpoint, conversation: str, user: str = "student-1") -> None:
     """Wait until the conversation's opening reply (seq 1) is complete."""
     client = await Client.connect(run, conversation, run.token(user))
     welcome = await client.recv()

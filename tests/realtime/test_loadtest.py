@@ -8,7 +8,7 @@ from tests.realtime.harness import Running
 
 def _config(run: Running, scenario: str, **options: float) -> LoadConfig:
     return LoadConfig(
-        url=run.base_url,
+        urls=(run.base_url,),
         secret=run.settings.secret,
         scenario=scenario,
         students=int(options.pop("students", 4)),

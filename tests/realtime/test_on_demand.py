@@ -11,11 +11,18 @@ class _Queue:
     def __init__(self) -> None:
         self.items: list[int] = []
         self.done: list[int] = []
+        self._changed = asyncio.Event()
 
-    async def step(self) -> bool:
+    async def until_done(self, items: list[int]) -> None:
+        while self.done != items:
+            self._changed.clear()
+            await self._changed.wait()
+
+    async def step(self, final: bool) -> bool:
         if not self.items:
             return False
         self.done.append(self.items.pop(0))
+        self._changed.set()
         await asyncio.sleep(0)  # a real step awaits (a send, a commit)
         return True
 
@@ -23,7 +30,7 @@ class _Queue:
 async def test_a_kick_starts_one_task_that_ends_after_the_linger() -> None:
     queue = _Queue()
     worker = OnDemand(queue.step, linger=0.01, name="t")
-    assert worker.task is None
+    assert not worker.running
     queue.items += [1, 2]
     worker.kick()
     task = worker.task
@@ -34,7 +41,7 @@ async def test_a_kick_starts_one_task_that_ends_after_the_linger() -> None:
     async with asyncio.timeout(5):
         await task
     assert queue.done == [1, 2, 3]
-    assert worker.task is None
+    assert not worker.running
 
 
 async def test_work_kicked_while_it_lingers_wakes_the_same_task() -> None:
@@ -43,18 +50,17 @@ async def test_work_kicked_while_it_lingers_wakes_the_same_task() -> None:
     queue.items.append(1)
     worker.kick()
     task = worker.task
+    assert task is not None
     async with asyncio.timeout(5):
-        while queue.done != [1]:
-            await asyncio.sleep(0)
+        await queue.until_done([1])
         queue.items.append(2)
         worker.kick()
-        while queue.done != [1, 2]:
-            await asyncio.sleep(0)
+        await queue.until_done([1, 2])
     assert worker.task is task
     worker.cancel()
     async with asyncio.timeout(5):
         await asyncio.gather(task, return_exceptions=True)
-    assert worker.task is None
+    assert not worker.running
 
 
 async def test_work_that_comes_as_the_linger_expires_is_not_dropped() -> None:
@@ -75,3 +81,27 @@ async def test_work_that_comes_as_the_linger_expires_is_not_dropped() -> None:
         if worker.task is not None:
             await worker.task
     assert queue.done == [7]
+
+
+async def test_the_last_look_may_await_and_work_kicked_meanwhile_is_taken() -> None:
+    queue = _Queue()
+    released: list[bool] = []
+
+    async def step(final: bool) -> bool:
+        if await queue.step(final):
+            return True
+        if final:
+            released.append(True)
+            await asyncio.sleep(0)  # letting go of a lease awaits Redis
+            if len(released) == 1:
+                queue.items.append(9)
+                worker.kick()
+        return False
+
+    worker = OnDemand(step, linger=0, name="t")
+    worker.kick()
+    async with asyncio.timeout(5):
+        while worker.task is not None:
+            await worker.task
+    assert queue.done == [9]
+    assert len(released) == 2

@@ -50,14 +50,6 @@ async def store_rate(path: Path, appenders: int, turns: int) -> dict[str, Any]:
     async with open_store(f"sqlite+aiosqlite:///{path}") as store:
         conversations = await _setup(store, appenders)
         per_task = turns // appenders
-        batches: list[int] = []
-        apply = store.writer._apply
-
-        def counting(conn: Any, ops: Any, *, careful: bool) -> Any:
-            batches.append(len(ops))
-            return apply(conn, ops, careful=careful)
-
-        store.writer._apply = counting
 
         async def appender(conversation: Conversation) -> None:
             for turn in range(per_task):
@@ -76,8 +68,8 @@ async def store_rate(path: Path, appenders: int, turns: int) -> dict[str, Any]:
         "turns": stored,
         "seconds": round(elapsed, 3),
         "turns_per_second": round(stored / elapsed),
-        "mean_batch": round(sum(batches) / len(batches), 1),
-        "transactions": len(batches),
+        "mean_batch": round(store.writer.operations / store.writer.transactions, 1),
+        "transactions": store.writer.transactions,
     }
 
 

@@ -37,11 +37,17 @@ from persistence.turns import (
     UpdateMessage,
 )
 from persistence.values import new_id, utcnow
-from persistence.writer import GroupCommitWriter
+from persistence.writer import WriterLanes
 
 __all__ = ["ConversationStore", "TurnWriter"]
 
-TurnWriter = GroupCommitWriter[TurnOp, TurnResult]
+TurnWriter = WriterLanes[TurnOp, TurnResult]
+
+
+def turn_lane(op: TurnOp) -> str:
+    """A turn write's lane: its conversation's (seq assignment locks the conversation's
+    row), or for a message's update, the message's own (it locks that row alone)."""
+    return op.conversation_id if isinstance(op, AppendMessage) else op.message_id
 
 
 class ConversationStore:

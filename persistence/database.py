@@ -100,8 +100,13 @@ class Database:
             "json_deserializer": orjson.loads,
         }
         if not self.is_sqlite:
-            options |= {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
+            # No pre-ping: it is a round trip on every checkout (1.4 ms of a 3 ms read
+            # here). A connection the server dropped fails its one statement and the
+            # pool is invalidated, so the next checkout reconnects.
+            options |= {"pool_size": pool_size, "max_overflow": pool_size}
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
+        # A single query needs no transaction of its own: no BEGIN and ROLLBACK around it.
+        self._single_reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._writer_engine = self.engine
         self._write_turn: asyncio.Lock | None = None
         self._writer: ThreadedEngine | None = None
@@ -175,14 +180,14 @@ class Database:
             if len(rows) > 1:
                 raise MultipleResultsFound("the query found more than one row")
             return rows[0] if rows else None
-        async with self.read() as conn:
+        async with self._single_reads.connect() as conn:
             return (await conn.execute(query)).mappings().one_or_none()
 
     async def fetch_all(self, query: Executable) -> Sequence[RowMapping]:
         """Every row ``query`` finds."""
         if self._reader is not None:
             return await self._reader.run(functools.partial(_fetch, self._reader, query))
-        async with self.read() as conn:
+        async with self._single_reads.connect() as conn:
             return (await conn.execute(query)).mappings().all()
 
     def upsert(self, table: Table) -> sqlite.Insert | postgresql.Insert:

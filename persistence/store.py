@@ -9,13 +9,16 @@ from persistence import migrate
 from persistence.analytics import AnalyticsStore
 from persistence.assessments import AssessmentStore
 from persistence.content import ContentStore
-from persistence.conversations import ConversationStore, TurnWriter
+from persistence.conversations import ConversationStore, TurnWriter, turn_lane
 from persistence.database import Database
 from persistence.flashcards import FlashcardStateStore
 from persistence.progress import ProgressStore
 from persistence.turns import apply_turns
 
 __all__ = ["Store", "open_store"]
+
+# Turn writers side by side on PostgreSQL (each holds a pooled connection while it commits).
+WRITER_LANES = 4
 
 
 class Store:
@@ -28,7 +31,8 @@ class Store:
 
     def __init__(self, db: Database, *, max_batch: int = 1000) -> None:
         self.db = db
-        self.writer = TurnWriter(db, apply_turns, max_batch=max_batch)
+        lanes = 1 if db.is_sqlite else WRITER_LANES
+        self.writer = TurnWriter(db, apply_turns, key=turn_lane, lanes=lanes, max_batch=max_batch)
         self.assessments = AssessmentStore(db)
         self.conversations = ConversationStore(db, self.writer)
         self.progress = ProgressStore(db)

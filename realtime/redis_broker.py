@@ -29,6 +29,7 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from protocol.codec import encode, parse_server_frame
+from protocol.errors import InvalidMessage
 from realtime.broker import Deliver, Event, InProcessBroker
 from realtime.on_demand import OnDemand
 
@@ -230,15 +231,23 @@ class RedisBroker:
             return
         if kind != "message":
             return
-        data = orjson.loads(message["data"])
-        if channel == self._own:
-            self.on_control(data)
+        try:
+            data = orjson.loads(message["data"])
+            if channel == self._own:
+                self.on_control(data)
+                return
+            if data["p"] == self.process_id:
+                return  # delivered here when it was published
+            frame = parse_server_frame(data["f"])
+            seq = data["s"]
+            if seq is not None and not isinstance(seq, int):
+                raise TypeError(f"seq {seq!r}")
+        except (orjson.JSONDecodeError, InvalidMessage, LookupError, TypeError) as error:
+            # Not from a tutorchat process of this version: dropped, the room unharmed.
+            logger.warning("redis: ignored a malformed message on %s: %s", channel, error)
             return
-        if data["p"] == self.process_id:
-            return  # delivered here when it was published
         conversation_id = channel.removeprefix(CHANNEL.format(""))
-        frame = parse_server_frame(data["f"])
-        self._local.publish(Event(conversation_id=conversation_id, frame=frame, seq=data["s"]))
+        self._local.publish(Event(conversation_id=conversation_id, frame=frame, seq=seq))
 
 
 async def _confirmed(confirmation: asyncio.Future[None]) -> None:

@@ -9,13 +9,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from persistence.conversations import turn_lane
 from persistence.database import Database
 from persistence.errors import ConstraintViolation, StoreError, WriterClosed
-from persistence.records import Conversation, MessageId
+from persistence.records import AssessmentConfig, Conversation, MessageId
 from persistence.schema import conversation_messages
 from persistence.store import Store
 from persistence.turns import AppendMessage, TurnOp, TurnResult, UpdateMessage, apply_turns
-from persistence.writer import ApplyBatch, GroupCommitWriter
+from persistence.writer import ApplyBatch, GroupCommitWriter, WriterLanes
 from tests.limits import TIMEOUT
 
 
@@ -100,6 +101,32 @@ async def test_close_commits_what_is_queued_then_refuses(
     assert all(task.done() and not task.exception() for task in pending)
     with pytest.raises(WriterClosed, match="not running"):
         await writer.submit(UpdateMessage(message_id=MessageId("x"), content="y"))
+
+
+async def test_lanes_keep_each_conversations_order_and_commit_side_by_side(
+    store: Store, assessment: AssessmentConfig
+) -> None:
+    """Turns of many conversations through three lanes: each conversation's seqs follow
+    its submission order, with no gap, and every lane committed some of them."""
+    conversations = [
+        (await store.conversations.open_attempt(assessment.id, f"s{n}", "course-1"))[0]
+        for n in range(12)
+    ]
+    lanes = WriterLanes(store.db, apply_turns, key=turn_lane, lanes=3)
+    await lanes.start()
+    try:
+        appended = await asyncio.wait_for(
+            asyncio.gather(*(lanes.submit(_append(c, i)) for i in range(5) for c in conversations)),
+            TIMEOUT,
+        )
+    finally:
+        await lanes.close()
+    seqs: dict[str, list[int]] = {}
+    for result in appended:
+        assert result is not None
+        seqs.setdefault(result.message.conversation_id, []).append(result.message.seq)
+    assert all(found == [1, 2, 3, 4, 5] for found in seqs.values()) and len(seqs) == 12
+    assert lanes.operations == 60 and lanes.transactions >= 3
 
 
 def _counting(batches: list[int]) -> ApplyBatch[TurnOp, TurnResult]:

@@ -153,16 +153,23 @@ async def _until_reply(client: Client, seq: int) -> None:
         await client.recv()
 
 
-async def test_sockets_on_two_processes_see_the_same_events(nodes: tuple[Node, Node]) -> None:
-    """Turns from either socket are answered once, in order, and both sockets see the
-    same events in the same order (each its own turns as acks)."""
-    a, b = nodes
+async def _fill_blank_on_both(a: Node, b: Node) -> tuple[str, Client, Client]:
+    """A fill-blank conversation created through ``a``, its opening done, and a socket
+    of its student on each process."""
     conversation = await open_conversation(
         a, await create_assessment(a, "fill_blank", "mastery", ITEMS)
     )
     await wait_opening(a, conversation)
     on_a, _ = await _joined(a, conversation)
     on_b, _ = await _joined(b, conversation)
+    return conversation, on_a, on_b
+
+
+async def test_sockets_on_two_processes_see_the_same_events(nodes: tuple[Node, Node]) -> None:
+    """Turns from either socket are answered once, in order, and both sockets see the
+    same events in the same order (each its own turns as acks)."""
+    a, b = nodes
+    conversation, on_a, on_b = await _fill_blank_on_both(a, b)
     first = await _turn(on_a, "t1", "2")  # A holds the lease: answered there
     await _until_reply(on_a, first + 1)
     second = await _turn(on_b, "t2", "4")  # stored by B, answered by the lease holder
@@ -253,12 +260,7 @@ async def test_a_redis_restart_loses_no_acknowledged_turn_and_no_message(
     resynchronises from the database when Redis is back, so every socket ends with every
     message once, in order, with the stored text."""
     a, b = nodes
-    conversation = await open_conversation(
-        a, await create_assessment(a, "fill_blank", "mastery", ITEMS)
-    )
-    await wait_opening(a, conversation)
-    on_a, _ = await _joined(a, conversation)
-    on_b, _ = await _joined(b, conversation)
+    conversation, on_a, on_b = await _fill_blank_on_both(a, b)
     first = await _turn(on_a, "t1", "2")
     await _until_reply(on_b, first + 1)
     await redis_server.stop()

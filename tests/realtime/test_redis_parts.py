@@ -1,0 +1,159 @@
+"""The Redis broker and the leases, against a real Redis server of the test's own."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Generic, TypeVar
+
+import pytest
+import redis.asyncio as redis
+
+from protocol.messages import AssistantDelta, MessageId, Progress
+from realtime.broker import Event
+from realtime.lease import KEY, Leases
+from realtime.redis_broker import CHANNEL, PROCESS_CHANNEL, Control, RedisBroker
+from tests.limits import TIMEOUT
+from tests.processes import RedisServer, require_redis_server, started
+
+T = TypeVar("T")
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    server = RedisServer(require_redis_server())
+    async with started(server):
+        yield server.url
+
+
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, decode_responses=True)
+
+
+@pytest.fixture
+async def brokers(redis_url: str) -> AsyncIterator[tuple[RedisBroker, RedisBroker]]:
+    first, second = RedisBroker(_client(redis_url), "p1"), RedisBroker(_client(redis_url), "p2")
+    await first.start()
+    await second.start()
+    yield first, second
+    await first.close()
+    await second.close()
+
+
+class _Inbox(Generic[T]):
+    """What a callback was given, waited for without sleeping."""
+
+    def __init__(self) -> None:
+        self.events: list[T] = []
+        self._changed = asyncio.Event()
+
+    def deliver(self, event: T) -> None:
+        self.events.append(event)
+        self._changed.set()
+
+    async def until(self, count: int) -> list[T]:
+        async with asyncio.timeout(TIMEOUT):
+            while len(self.events) < count:
+                self._changed.clear()
+                await self._changed.wait()
+        return self.events
+
+
+async def test_events_reach_the_other_process_once_in_order_with_their_seq(
+    brokers: tuple[RedisBroker, RedisBroker],
+) -> None:
+    first, second = brokers
+    here, there = _Inbox[Event](), _Inbox[Event]()
+    delta = AssistantDelta(message_id=MessageId("m1"), offset=0, text="Hi")
+    progress = Progress(mastery_score=50.0, items_done=1, items_total=2)
+    async with first.subscribe("c1", here.deliver), second.subscribe("c1", there.deliver):
+        first.publish(Event(conversation_id="c1", frame=delta, seq=3))
+        first.publish(Event(conversation_id="c1", frame=progress))
+        received = await there.until(2)
+    assert [(e.frame, e.seq) for e in received] == [(delta, 3), (progress, None)]
+    assert [(e.frame, e.seq) for e in here.events] == [(delta, 3), (progress, None)]  # not twice
+
+
+async def test_malformed_messages_are_dropped_and_the_listener_goes_on(
+    brokers: tuple[RedisBroker, RedisBroker], redis_url: str
+) -> None:
+    first, second = brokers
+    there, controls = _Inbox[Event](), _Inbox[Control]()
+    second.on_control = controls.deliver
+    delta = AssistantDelta(message_id=MessageId("m1"), offset=0, text="ok")
+    client = _client(redis_url)
+    async with second.subscribe("c1", there.deliver):
+        for junk in ["not json", "[1]", '{"p": "x"}', '{"p": "x", "s": "one", "f": "{}"}']:
+            await client.publish(CHANNEL.format("c1"), junk)
+        first.publish(Event(conversation_id="c1", frame=delta, seq=1))
+        (event,) = await there.until(1)
+    assert event.frame == delta
+    first.send_control("p2", {"k": "work", "c": "c1"})
+    await client.publish(PROCESS_CHANNEL.format("p2"), "{broken")
+    first.send_control("p2", {"k": "cancel", "c": "c1", "m": "m1"})
+    assert await controls.until(2) == [
+        {"k": "work", "c": "c1"},
+        {"k": "cancel", "c": "c1", "m": "m1"},
+    ]
+    await client.aclose()
+
+
+async def test_a_reply_text_is_kept_for_other_processes_until_its_end(
+    brokers: tuple[RedisBroker, RedisBroker],
+) -> None:
+    first, second = brokers
+    first.keep_reply_text("m1", "Hello")
+    first.keep_reply_text("m1", "Hello there")
+    inbox = _Inbox[Event]()
+    async with second.subscribe("c1", inbox.deliver):
+        # Published after the text, in the same pipeline: once it arrives, the text is in.
+        first.publish(
+            Event(
+                conversation_id="c1", frame=Progress(mastery_score=0, items_done=0, items_total=1)
+            )
+        )
+        await inbox.until(1)
+        assert await second.reply_text("m1") == "Hello there"
+        first.drop_reply_text("m1")
+        first.publish(
+            Event(
+                conversation_id="c1", frame=Progress(mastery_score=0, items_done=0, items_total=1)
+            )
+        )
+        await inbox.until(2)
+    assert await second.reply_text("m1") is None
+
+
+async def test_one_process_holds_a_lease_and_another_claims_it_once_it_expires(
+    redis_url: str,
+) -> None:
+    client = _client(redis_url)
+    first, second = Leases(client, "p1", 5.0), Leases(client, "p2", 5.0)
+    assert await first.take("c1") and await first.take("c1")  # taken, and kept
+    assert not await second.take("c1")
+    assert await first.holder_of("c1") == "p1" and first.held == {"c1"}
+    assert first.surely_held("c1") and not second.surely_held("c1")
+    assert await second.expired() == []
+    # The holder dies: its key expires (here at once) and its entry stays behind.
+    await client.delete(KEY.format("c1"))
+    await client.zadd("tutorchat:leases", {"c1": 0})
+    assert await second.expired() == ["c1"]
+    assert await second.take("c1")
+    assert await first.renew() == ["c1"]  # the old holder learns it lost it
+    assert first.held == frozenset() and not first.surely_held("c1")
+    await second.release("c1")
+    assert await second.holder_of("c1") is None and await second.expired() == []
+    await first.release("c1")  # not its own: a no-op
+    await client.aclose()
+
+
+async def test_a_lease_lost_with_a_redis_restart_is_taken_again_by_its_holder(
+    redis_url: str,
+) -> None:
+    client = _client(redis_url)
+    leases = Leases(client, "p1", 5.0)
+    assert await leases.take("c1")
+    await client.flushall()  # what a restart of a Redis that keeps nothing leaves
+    assert await leases.renew() == []
+    assert await leases.holder_of("c1") == "p1"
+    await client.aclose()

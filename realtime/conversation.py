@@ -122,7 +122,6 @@ class ConversationRuntime:
         self.conversation = conversation
         self.config = config
         self.tutor = tutor
-        self.messages = list(messages)
         self.status = conversation.status
         self.mastery_score = conversation.mastery_score
         self.closing = conversation.status != "active"
@@ -148,12 +147,17 @@ class ConversationRuntime:
         self._busy = False
         self._subscription: contextlib.AbstractAsyncContextManager[None] | None = None
         self._loop = asyncio.get_running_loop()
+        self.opened = asyncio.Event()  # the opening reply has its message (seq 1)
+        self._adopt(messages)
+
+    def _adopt(self, messages: Sequence[Message]) -> None:
+        """Hold ``messages`` (all of the conversation's, as stored) and queue what they
+        leave undone."""
         # The session, kept as turns are graded (replayed from the stored turns once).
-        self.session = tutor.session(_turns(self.messages))
+        self.session = self.tutor.session(_turns(messages))
         # The opening's plan is in the session now; each live conversation need not hold
         # its own copy (the database keeps it).
-        self.messages = [_without_plan(m) for m in self.messages]
-        self.opened = asyncio.Event()  # the opening reply has its message (seq 1)
+        self.messages = [_without_plan(m) for m in messages]
         if any(m.role == "assistant" for m in self.messages):
             self.opened.set()
         self._recover()
@@ -549,12 +553,8 @@ class ConversationRuntime:
         self.conversation = conversation
         self.status, self.mastery_score = conversation.status, conversation.mastery_score
         self.closing = self.closing or conversation.status != "active"
-        self.session = self.tutor.session(_turns(messages))
-        self.messages = [_without_plan(m) for m in messages]
-        if any(m.role == "assistant" for m in self.messages):
-            self.opened.set()
         self._jobs = [job for job in self._jobs if job.kind == "complete"]
-        self._recover()
+        self._adopt(messages)
 
     @property
     def leased(self) -> bool:

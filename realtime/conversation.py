@@ -319,9 +319,10 @@ class ConversationRuntime:
             for frame in frames:
                 conn.send(frame, counted=False)
             if conversation.status != "active" and not conn.completed:
+                # Only this socket missed it: the others have theirs.
                 self.status, self.closing = conversation.status, True
                 self.mastery_score = conversation.mastery_score
-                self._publish_completed()
+                conn.send(self._completed_frame())
             position = max([conn.position, *(row.seq for row in rows)])
             conn.replayed(position, streaming | later, finished=finished)
         except Exception:
@@ -764,12 +765,13 @@ class ConversationRuntime:
         )
 
     def _publish_completed(self) -> None:
-        self._publish(
-            Completed(
-                status=self.status,
-                mastery_score=self.mastery_score,
-                passed=self.mastery_score >= self.config.mastery_threshold,
-            )
+        self._publish(self._completed_frame())
+
+    def _completed_frame(self) -> Completed:
+        return Completed(
+            status=self.status,
+            mastery_score=self.mastery_score,
+            passed=self.mastery_score >= self.config.mastery_threshold,
         )
 
     async def _plan(self) -> list[str] | None:

@@ -106,7 +106,7 @@ class Database:
             options |= {"pool_size": pool_size, "max_overflow": pool_size}
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
         # A single query needs no transaction of its own: no BEGIN and ROLLBACK around it.
-        self._single_reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._writer_engine = self.engine
         self._write_turn: asyncio.Lock | None = None
         self._writer: ThreadedEngine | None = None
@@ -153,13 +153,19 @@ class Database:
             conn = await stack.enter_async_context(self._writer_engine.begin())
             yield conn
 
-    async def run_write(self, work: Callable[[Connection], T]) -> T:
+    async def run_write(self, work: Callable[[Connection], T], *, one_statement: bool = False) -> T:
         """Run ``work`` in one write transaction, committed if it returns.
 
         Args:
             work: a plain function of a synchronous connection; it must not block on
                 anything but the database.
+            one_statement: ``work`` runs a single statement. PostgreSQL makes that a
+                transaction of its own, so it runs without the round trips of BEGIN
+                and COMMIT around it.
         """
+        if one_statement and not self.is_sqlite:
+            async with self._autocommit.connect() as conn:
+                return await conn.run_sync(work)
         if self._writer is None:
             async with self.write() as conn:
                 return await conn.run_sync(work)
@@ -180,14 +186,14 @@ class Database:
             if len(rows) > 1:
                 raise MultipleResultsFound("the query found more than one row")
             return rows[0] if rows else None
-        async with self._single_reads.connect() as conn:
+        async with self._autocommit.connect() as conn:
             return (await conn.execute(query)).mappings().one_or_none()
 
     async def fetch_all(self, query: Executable) -> Sequence[RowMapping]:
         """Every row ``query`` finds."""
         if self._reader is not None:
             return await self._reader.run(functools.partial(_fetch, self._reader, query))
-        async with self._single_reads.connect() as conn:
+        async with self._autocommit.connect() as conn:
             return (await conn.execute(query)).mappings().all()
 
     def upsert(self, table: Table) -> sqlite.Insert | postgresql.Insert:

@@ -13,7 +13,7 @@ from persistence.conversations import ConversationStore, TurnWriter, turn_lane
 from persistence.database import Database
 from persistence.flashcards import FlashcardStateStore
 from persistence.progress import ProgressStore
-from persistence.turns import apply_turns
+from persistence.turns import apply_turns, apply_turns_on_postgres
 
 __all__ = ["Store", "open_store"]
 
@@ -31,8 +31,17 @@ class Store:
 
     def __init__(self, db: Database, *, max_batch: int = 1000) -> None:
         self.db = db
-        lanes = 1 if db.is_sqlite else WRITER_LANES
-        self.writer = TurnWriter(db, apply_turns, key=turn_lane, lanes=lanes, max_batch=max_batch)
+        if db.is_sqlite:
+            self.writer = TurnWriter(db, apply_turns, key=turn_lane, lanes=1, max_batch=max_batch)
+        else:
+            self.writer = TurnWriter(
+                db,
+                apply_turns_on_postgres,
+                key=turn_lane,
+                lanes=WRITER_LANES,
+                max_batch=max_batch,
+                one_statement=True,
+            )
         self.assessments = AssessmentStore(db)
         self.conversations = ConversationStore(db, self.writer)
         self.progress = ProgressStore(db)

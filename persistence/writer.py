@@ -54,14 +54,21 @@ class GroupCommitWriter(Generic[OpT, ResultT]):
         db: the database to write to.
         apply: applies a batch of operations on a connection inside a transaction.
         max_batch: the most operations one transaction takes.
+        one_statement: ``apply`` runs a single statement (see :meth:`Database.run_write`).
     """
 
     def __init__(
-        self, db: Database, apply: ApplyBatch[OpT, ResultT], *, max_batch: int = 1000
+        self,
+        db: Database,
+        apply: ApplyBatch[OpT, ResultT],
+        *,
+        max_batch: int = 1000,
+        one_statement: bool = False,
     ) -> None:
         self._db = db
         self._apply = apply
         self._max_batch = max_batch
+        self._one_statement = one_statement
         self._queue: collections.deque[tuple[OpT, asyncio.Future[ResultT]]] = collections.deque()
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -143,7 +150,9 @@ class GroupCommitWriter(Generic[OpT, ResultT]):
     async def _apply_in_transaction(
         self, ops: list[OpT], *, careful: bool
     ) -> list[ResultT | StoreError]:
-        return await self._db.run_write(lambda conn: self._apply(conn, ops, careful=careful))
+        return await self._db.run_write(
+            lambda conn: self._apply(conn, ops, careful=careful), one_statement=self._one_statement
+        )
 
 
 class WriterLanes(Generic[OpT, ResultT]):
@@ -161,6 +170,7 @@ class WriterLanes(Generic[OpT, ResultT]):
         key: which lane an operation takes (by its hash).
         lanes: how many writers.
         max_batch: the most operations one transaction takes.
+        one_statement: ``apply`` runs a single statement (see :meth:`Database.run_write`).
     """
 
     def __init__(
@@ -171,9 +181,13 @@ class WriterLanes(Generic[OpT, ResultT]):
         key: Callable[[OpT], str],
         lanes: int,
         max_batch: int = 1000,
+        one_statement: bool = False,
     ) -> None:
         self._key = key
-        self._lanes = [GroupCommitWriter(db, apply, max_batch=max_batch) for _ in range(lanes)]
+        self._lanes = [
+            GroupCommitWriter(db, apply, max_batch=max_batch, one_statement=one_statement)
+            for _ in range(lanes)
+        ]
 
     async def start(self) -> None:
         """Start every lane."""

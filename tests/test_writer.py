@@ -11,11 +11,26 @@ from sqlalchemy.engine import Connection
 
 from persistence.conversations import turn_lane
 from persistence.database import Database
-from persistence.errors import ConstraintViolation, StoreError, WriterClosed
-from persistence.records import AssessmentConfig, Conversation, MessageId
+from persistence.errors import (
+    ConstraintViolation,
+    ConversationClosed,
+    NotFound,
+    StoreError,
+    WriterClosed,
+)
+from persistence.records import AssessmentConfig, Conversation, ConversationId, MessageId
 from persistence.schema import conversation_messages
 from persistence.store import Store
-from persistence.turns import AppendMessage, TurnOp, TurnResult, UpdateMessage, apply_turns
+from persistence.turns import (
+    Appended,
+    AppendMessage,
+    RecordEvaluation,
+    TurnOp,
+    TurnResult,
+    UpdateMessage,
+    apply_turns,
+    apply_turns_on_postgres,
+)
 from persistence.writer import ApplyBatch, GroupCommitWriter, WriterLanes
 from tests.limits import TIMEOUT
 
@@ -127,6 +142,74 @@ async def test_lanes_keep_each_conversations_order_and_commit_side_by_side(
         seqs.setdefault(result.message.conversation_id, []).append(result.message.seq)
     assert all(found == [1, 2, 3, 4, 5] for found in seqs.values()) and len(seqs) == 12
     assert lanes.operations == 60 and lanes.transactions >= 3
+
+
+@pytest.mark.parametrize("on_server", [False, True], ids=["in_python", "on_server"])
+async def test_one_batch_of_every_kind_of_turn_write(
+    store: Store, assessment: AssessmentConfig, conversation: Conversation, on_server: bool
+) -> None:
+    """Repeats (of a stored turn and within the batch), a new turn, a turn in a closed
+    conversation, one in no conversation, an update and a graded reply, in one
+    transaction: each gets its own answer, and what is stored is what SQLite's batch and
+    PostgreSQL's function (tutorchat_apply_turns) both store."""
+    if on_server and store.db.is_sqlite:
+        pytest.skip("the batch function is PostgreSQL's")
+    first = await store.conversations.append_user_turn(conversation.id, "m1", "five")
+    reply = await store.conversations.start_assistant(conversation.id)
+    closed, _ = await store.conversations.open_attempt(assessment.id, "student-2", "course-1")
+    await store.conversations.complete(closed.id, mastery_score=0, missed={})
+    grades = RecordEvaluation(
+        message_id=first.message.id, evaluation={"correct": False}, mastery_score=25.0
+    )
+    ops: list[TurnOp] = [
+        AppendMessage(
+            conversation_id=conversation.id, role="user", content="5", client_msg_id="m1"
+        ),
+        AppendMessage(
+            conversation_id=conversation.id, role="user", content="4", client_msg_id="m2"
+        ),
+        AppendMessage(
+            conversation_id=conversation.id, role="user", content="4", client_msg_id="m2"
+        ),
+        AppendMessage(conversation_id=closed.id, role="user", content="late", client_msg_id="z"),
+        AppendMessage(conversation_id=ConversationId("nowhere"), role="assistant", content="?"),
+        UpdateMessage(message_id=reply.id, content="Not quite.", status="complete"),
+        AppendMessage(
+            conversation_id=conversation.id, role="assistant", content="Right.", grades=grades
+        ),
+    ]
+    apply = apply_turns_on_postgres if on_server else apply_turns
+    writer = GroupCommitWriter(store.db, apply, one_statement=on_server)
+    await writer.start()
+    try:
+        submitted = [asyncio.ensure_future(writer.submit(op)) for op in ops]
+        results = await asyncio.wait_for(
+            asyncio.gather(*submitted, return_exceptions=True), TIMEOUT
+        )
+    finally:
+        await writer.close()
+    assert writer.transactions == 1
+    appended = [r for r in results if isinstance(r, Appended)]
+    assert [(r.message.seq, r.message.client_msg_id, r.duplicate) for r in appended] == [
+        (1, "m1", True),
+        (3, "m2", False),
+        (3, "m2", True),
+        (4, None, False),
+    ]
+    assert appended[0].message == first.message
+    assert isinstance(results[3], ConversationClosed) and "is completed" in str(results[3])
+    assert isinstance(results[4], NotFound) and results[5] is None
+    stored = await store.conversations.messages_after(conversation.id)
+    assert [(m.seq, m.role, m.content, m.status, m.metadata) for m in stored] == [
+        (1, "user", "five", "complete", {"correct": False}),
+        (2, "assistant", "Not quite.", "complete", None),
+        (3, "user", "4", "complete", None),
+        (4, "assistant", "Right.", "complete", None),
+    ]
+    assert stored[2] == appended[1].message and stored[3] == appended[3].message
+    head = await store.conversations.get(conversation.id)
+    assert (head.last_seq, head.mastery_score) == (4, 25.0)
+    assert (await store.conversations.messages_after(closed.id)) == []
 
 
 def _counting(batches: list[int]) -> ApplyBatch[TurnOp, TurnResult]:

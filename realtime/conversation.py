@@ -235,7 +235,7 @@ class ConversationRuntime:
         streaming: dict[MessageId, int] = {}
         frames: list[ServerFrame] = []
         for row in rows:
-            message = current.get(row.id, row)
+            message = _further_on(current.get(row.id, row), row)
             content, status = self._now(message, remote)
             if status == "streaming":
                 # Also a reply this runtime has not seen start: the read may see a commit
@@ -869,6 +869,19 @@ def _final_status(live: _Reply) -> str:
     if not isinstance(error, ReplyFailed):
         logger.error("reply %s failed", live.message_id, exc_info=error)
     return "error"
+
+
+def _further_on(held: Message, read: Message) -> Message:
+    """Of this runtime's copy of a message and one just read, the one further on. A
+    reply moves only from streaming to its end, and its text only grows meanwhile. The
+    copy held is ahead when this process finished the reply during the read; the read is
+    ahead when another process ran the reply, whose end this room may never have seen
+    (it was published before this room subscribed)."""
+    if held.status != "streaming":
+        return held
+    if read.status != "streaming" or len(read.content) > len(held.content):
+        return read
+    return held
 
 
 def _without_plan(message: Message) -> Message:

@@ -252,13 +252,18 @@ class _Writer:
         self._finished: asyncio.Future[None] | None = None
 
     async def _step(self, _final: bool) -> bool:
-        text = self._conn.next_text()
-        if text is not None:
-            await self._websocket.send_text(text)
-            return True
-        if self._conn.close_code is None or self.closed:
+        if self.closed:
             return False
-        await _close(self._websocket, self._conn.close_code, "")
+        try:
+            text = self._conn.next_text()
+            if text is not None:
+                await self._websocket.send_text(text)
+                return True
+            if self._conn.close_code is None:
+                return False
+            await _close(self._websocket, self._conn.close_code, "")
+        except WebSocketDisconnect:
+            pass  # the client has gone: nothing more can be sent, the close included
         self.closed = True
         if self._reader is not None:
             self._reader.cancel()

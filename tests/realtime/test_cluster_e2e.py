@@ -222,6 +222,23 @@ async def test_a_reply_started_through_one_process_is_cancelled_through_the_othe
     assert (row["status"], row["content"]) == ("cancelled", HELD)
 
 
+async def test_a_join_after_a_reply_ended_elsewhere_is_replayed_the_stored_reply(
+    nodes: tuple[Node, Node], llm: FakeLLM
+) -> None:
+    """B loaded the conversation while A's reply streamed; once it ended, a new socket
+    on B is replayed the reply as stored, not as B first saw it."""
+    a, b = nodes
+    conversation, gate, on_a, reply = await _held_opening(a, llm)
+    on_b, _ = await _joined(b, conversation)
+    gate.set()
+    for client in (on_a, on_b):
+        await client.until(of_type("assistant.end"))
+    _, replayed = await _joined(b, conversation)
+    assert [(m["id"], m["status"], m["content"]) for m in replayed] == [
+        (reply, "complete", "".join(OPENING))
+    ]
+
+
 async def test_a_process_killed_mid_reply_leaves_it_interrupted_and_the_other_resumes(
     nodes: tuple[Node, Node], llm: FakeLLM
 ) -> None:

@@ -182,6 +182,8 @@ class ConversationRuntime:
             yield
         finally:
             self.members.discard(conn)
+            if not self.members and self._leased:
+                self._worker.kick()  # to let the lease go now that no socket is here
             if not self.members and self._subscription is not None:
                 subscription, self._subscription = self._subscription, None
                 await subscription.__aexit__(None, None, None)
@@ -471,7 +473,11 @@ class ConversationRuntime:
         if self._stopping:
             return False
         if self._cluster is not None:
-            if final:
+            if final or not (self._jobs or self._stale or self.members):
+                # With no socket here (an opening asked for over HTTP, work forwarded by
+                # another process) the lease goes as soon as the work is done, not after
+                # the linger: the student's next turn, through the process its socket is
+                # on, is then answered there, not relayed through Redis.
                 return await self._last_look()
             if self._jobs or self._stale:
                 # Asked before every job, not once: a lease believed held may have

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import itertools
 import json
 import random
@@ -30,7 +31,7 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -229,10 +230,26 @@ async def run_loadtest(config: LoadConfig) -> dict[str, Any]:
     if config.scenario not in scenarios:
         raise ValueError(f"unknown scenario {config.scenario!r}: {', '.join(scenarios)}")
     started = time.perf_counter()
-    report = await scenarios[config.scenario](config)
+    with _collector_paused():
+        report = await scenarios[config.scenario](config)
     report = {"scenario": config.scenario, "students": config.students, **report}
     report["wall_seconds"] = round(time.perf_counter() - started, 2)
     return report
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Run without the cycle collector. Its pauses would stall every student at once and
+    be measured as the server's latency: at 500 students a full collection of the
+    generator's own objects took 140 ms. Reference counting still frees nearly all of
+    them; what cycles remain are collected when the run ends."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect()
 
 
 async def _setup(config: LoadConfig, count: int) -> list[_Student]:

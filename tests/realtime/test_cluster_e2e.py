@@ -8,16 +8,20 @@ and the other resumes, and a Redis restart loses no acknowledged turn and no mes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import redis.asyncio as redis
 
 from realtime.auth import mint
+from realtime.conversation import WORKER_LINGER_SECONDS
 from realtime.loadtest import LoadConfig, run_loadtest
 from tests.assessment.fake_llm import FakeLLM, Script
 from tests.databases import fresh_postgres_url, require_postgres
+from tests.limits import TIMEOUT
 from tests.processes import RedisServer, ServerProcess, require_redis_server, started
 from tests.realtime.harness import (
     Client,
@@ -220,6 +224,63 @@ async def test_a_reply_started_through_one_process_is_cancelled_through_the_othe
         }
     (row,) = await _history(a, conversation)
     assert (row["status"], row["content"]) == ("cancelled", HELD)
+
+
+async def _replies_streamed(node: Node) -> int:
+    """How many replies ``node`` has streamed (its first-delta histogram's count)."""
+    text = (await api(node, "GET", "/metrics", None)).text
+    (line,) = [
+        n for n in text.splitlines() if n.startswith("tutorchat_first_delta_latency_seconds_count")
+    ]
+    return int(float(line.split()[-1]))
+
+
+@contextlib.asynccontextmanager
+async def _lease_events(redis_server: RedisServer) -> AsyncIterator[redis.client.PubSub]:
+    """Redis's notifications of changes to lease keys, live when the block starts."""
+    client = redis.Redis.from_url(redis_server.url)
+    await client.config_set("notify-keyspace-events", "Kg")
+    pubsub = client.pubsub()
+    try:
+        await pubsub.psubscribe("__keyspace@0__:tutorchat:lease:*")
+        async with asyncio.timeout(TIMEOUT):
+            while await pubsub.get_message(timeout=None) is None:
+                pass
+        yield pubsub
+    finally:
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await client.aclose()
+
+
+async def _released(events: redis.client.PubSub, conversation: str) -> None:
+    """Wait for the conversation's lease to be let go, well before an idle worker ends."""
+    async with asyncio.timeout(WORKER_LINGER_SECONDS / 2):
+        while (event := await events.get_message(timeout=None)) is None or not (
+            event["channel"].endswith(conversation.encode()) and event["data"] == b"del"
+        ):
+            pass
+
+
+async def test_a_conversation_is_answered_where_its_student_is(
+    nodes: tuple[Node, Node], redis_server: RedisServer
+) -> None:
+    """The opening runs in the process the conversation was created through (over HTTP,
+    with no socket there), which lets the lease go once it is done: the turns of a
+    student whose socket is on the other process are answered there, not relayed. That
+    process lets it go in turn when the student leaves."""
+    a, b = nodes
+    async with _lease_events(redis_server) as events:
+        conversation = await open_conversation(
+            a, await create_assessment(a, "fill_blank", "mastery", ITEMS)
+        )
+        await _released(events, conversation)
+        on_b, _ = await _joined(b, conversation)
+        for n, answer in enumerate(("2", "4")):
+            seq = await _turn(on_b, f"t{n}", answer)
+            await _until_reply(on_b, seq + 1)
+        assert (await _replies_streamed(a), await _replies_streamed(b)) == (1, 2)
+        await on_b.close()
+        await _released(events, conversation)
 
 
 async def test_a_join_after_a_reply_ended_elsewhere_is_replayed_the_stored_reply(

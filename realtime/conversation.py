@@ -69,6 +69,8 @@ __all__ = ["ConversationRuntime", "Refused"]
 logger = logging.getLogger(__name__)
 # A conversation whose student is answering keeps its worker task between turns.
 WORKER_LINGER_SECONDS = 10.0
+# How soon jobs held back by a Redis error ask for the lease again.
+LEASE_RETRY_SECONDS = 1.0
 
 
 class Refused(Exception):
@@ -524,9 +526,15 @@ class ConversationRuntime:
         except RedisError as error:
             if self._leased and leases.surely_held(self.id):
                 return True  # a short outage: no other process can have it yet
-            # The jobs wait: when Redis is back, the hub wakes every runtime with jobs.
+            # The jobs wait: when Redis is back the hub wakes every runtime with jobs,
+            # and an error that was not an outage (no connection free) is retried here.
             logger.warning("no lease (%s)", error, extra={"conversation": self.id})
+            self._loop.call_later(LEASE_RETRY_SECONDS, self._retry_jobs)
         return False
+
+    def _retry_jobs(self) -> None:
+        if self._jobs and not self._stopping:
+            self._worker.kick()
 
     async def _last_look(self) -> bool:
         """The worker is about to end: answer what other processes stored meanwhile (a

@@ -11,6 +11,7 @@ import redis.asyncio as redis
 
 from protocol.messages import AssistantDelta, MessageId, Progress
 from realtime.broker import Event
+from realtime.cluster import POOL_CONNECTIONS, open_cluster
 from realtime.lease import KEY, Leases
 from realtime.redis_broker import CHANNEL, PROCESS_CHANNEL, Control, RedisBroker
 from tests.limits import TIMEOUT
@@ -157,3 +158,14 @@ async def test_a_lease_lost_with_a_redis_restart_is_taken_again_by_its_holder(
     assert await leases.renew() == []
     assert await leases.holder_of("c1") == "p1"
     await client.aclose()
+
+
+async def test_a_burst_of_commands_beyond_the_pool_waits_for_connections(redis_url: str) -> None:
+    """More lease commands in flight at once than the process's connections to Redis:
+    each waits for a free connection, none fails."""
+    async with open_cluster(redis_url, lease_seconds=5) as cluster:
+        taken = await asyncio.wait_for(
+            asyncio.gather(*(cluster.leases.take(f"c{n}") for n in range(3 * POOL_CONNECTIONS))),
+            TIMEOUT,
+        )
+    assert taken == [True] * (3 * POOL_CONNECTIONS)

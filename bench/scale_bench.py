@@ -3,7 +3,7 @@ same PostgreSQL and Redis, in the same run, on this machine.
 
 Usage: ``python bench/scale_bench.py [--sweep 500,1000,1500,2000] [--duration 15]``
 
-For each number of processes (1, then 2) and each number of students in the sweep, a
+For each number of students in the sweep, and at each for one process and then two, a
 fresh database and an empty Redis database, then the processes (each its own
 ``tutorchat serve``, ``REDIS_URL`` set in both cases so that one process pays for
 Redis too), then ``tutorchat loadtest steady`` with the students spread over them as a
@@ -80,8 +80,10 @@ def main() -> None:
     options = ["--think", "2", "--duration", str(args.duration), "--ramp", "5"]
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for processes in (1, 2):
-            for students in args.sweep:
+        # Interleaved, one and two processes at each load in turn: the machine's speed
+        # drifts over minutes, and both sides of the ratio should see the same drift.
+        for students in args.sweep:
+            for processes in (1, 2):
                 name = f"{processes}p_{students}"
                 folder = Path(tmp) / name
                 folder.mkdir()

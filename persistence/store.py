@@ -31,17 +31,16 @@ class Store:
 
     def __init__(self, db: Database, *, max_batch: int = 1000) -> None:
         self.db = db
-        if db.is_sqlite:
-            self.writer = TurnWriter(db, apply_turns, key=turn_lane, lanes=1, max_batch=max_batch)
-        else:
-            self.writer = TurnWriter(
-                db,
-                apply_turns_on_postgres,
-                key=turn_lane,
-                lanes=WRITER_LANES,
-                max_batch=max_batch,
-                one_statement=True,
-            )
+        # SQLite has one writer; PostgreSQL's batch is one statement, its function's call.
+        on_postgres = not db.is_sqlite
+        self.writer = TurnWriter(
+            db,
+            apply_turns_on_postgres if on_postgres else apply_turns,
+            key=turn_lane,
+            lanes=WRITER_LANES if on_postgres else 1,
+            max_batch=max_batch,
+            one_statement=on_postgres,
+        )
         self.assessments = AssessmentStore(db)
         self.conversations = ConversationStore(db, self.writer)
         self.progress = ProgressStore(db)

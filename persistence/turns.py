@@ -118,8 +118,10 @@ _move_heads = (
 )
 _apply_on_server = select(
     func.tutorchat_apply_turns(
-        bindparam("ops", type_=JSONB), bindparam("at", type_=DateTime(timezone=True))
-    ).cast(JSONB)
+        bindparam("ops", type_=JSONB),
+        bindparam("at", type_=DateTime(timezone=True)),
+        type_=JSONB,
+    )
 )
 _set_score = (
     update(conversations)
@@ -167,11 +169,16 @@ def apply_turns_on_postgres(
     always careful (it looks repeats up under the conversation's lock, a cheap index
     probe on the server): ``careful`` changes nothing."""
     now = utcnow()
-    new = [_new_message(op, 0, now) if isinstance(op, AppendMessage) else None for op in ops]
-    payload = [
-        _update_item(op) if message is None else _append_item(op, message)
-        for op, message in zip(ops, new, strict=True)
-    ]
+    new: list[Message | None] = []
+    payload: list[dict[str, Any]] = []
+    for op in ops:
+        if isinstance(op, AppendMessage):
+            message = _new_message(op, 0, now)  # its seq is the server's answer
+            new.append(message)
+            payload.append(_append_item(op, message))
+        else:
+            new.append(None)
+            payload.append({"k": "u", "id": op.message_id, **_changes(op)})
     answers = conn.execute(_apply_on_server, {"ops": payload, "at": now}).scalar_one()
     return [
         None if message is None else _appended(message, answer)
@@ -179,8 +186,7 @@ def apply_turns_on_postgres(
     ]
 
 
-def _append_item(op: TurnOp, message: Message) -> dict[str, Any]:
-    assert isinstance(op, AppendMessage)
+def _append_item(op: AppendMessage, message: Message) -> dict[str, Any]:
     grades = op.grades
     return {
         "k": "a",
@@ -199,11 +205,6 @@ def _append_item(op: TurnOp, message: Message) -> dict[str, Any]:
             "score": grades.mastery_score,
         },
     }
-
-
-def _update_item(op: TurnOp) -> dict[str, Any]:
-    assert isinstance(op, UpdateMessage)
-    return {"k": "u", "id": op.message_id, **_changes(op)}
 
 
 def _changes(op: UpdateMessage) -> dict[str, Any]:

@@ -184,11 +184,12 @@ class ConversationRuntime:
             yield
         finally:
             self.members.discard(conn)
-            if not self.members and self._leased:
-                self._worker.kick()  # to let the lease go now that no socket is here
-            if not self.members and self._subscription is not None:
-                subscription, self._subscription = self._subscription, None
-                await subscription.__aexit__(None, None, None)
+            if not self.members:
+                if self._leased:
+                    self._worker.kick()  # to let the lease go now that no socket is here
+                if self._subscription is not None:
+                    subscription, self._subscription = self._subscription, None
+                    await subscription.__aexit__(None, None, None)
             self._on_idle(self)
 
     async def replay(self, conn: Connection, last_seq: int) -> int:

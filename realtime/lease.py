@@ -35,6 +35,20 @@ redis.call('ZADD', KEYS[2], expires, ARGV[3])
 return 1
 """
 
+# KEYS: lease key, expiries; ARGV: holder, ttl ms, conversation id. 1: extended, 0: held
+# by another, -1: gone. Unlike a take it does not set a missing key: the lease may have
+# been released since the renewal looked at what is held.
+_RENEW = """
+local holder = redis.call('GET', KEYS[1])
+if not holder then return -1 end
+if holder ~= ARGV[1] then return 0 end
+local now = redis.call('TIME')
+local expires = now[1] * 1000 + math.floor(now[2] / 1000) + tonumber(ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], expires, ARGV[3])
+return 1
+"""
+
 # KEYS: lease key, expiries; ARGV: holder, conversation id.
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -66,6 +80,7 @@ class Leases:
         self.seconds = seconds
         self._ttl_ms = max(1, int(seconds * 1000))
         self._take = client.register_script(_TAKE)
+        self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
         self._expired = client.register_script(_EXPIRED)
         self._client = client
@@ -115,26 +130,29 @@ class Leases:
     async def renew(self) -> list[str]:
         """Extend every lease held; returns those lost (expired and taken by another).
 
-        A lease that expired with no one taking it is taken again: after a restart of
-        Redis (which keeps nothing) every lease is gone, and their holders are alive.
+        A lease that expired with no one taking it is taken again if this process still
+        holds it: after a restart of Redis (which keeps nothing) every lease is gone, and
+        their holders are alive.
         """
         held = sorted(self._held)
         if not held:
             return []
         async with self._client.pipeline(transaction=False) as pipe:
             for conversation_id in held:
-                await self._take(
+                await self._renew(
                     keys=[KEY.format(conversation_id), EXPIRIES],
                     args=[self.holder, self._ttl_ms, conversation_id],
                     client=pipe,
                 )
-            kept = await pipe.execute()
+            outcomes = await pipe.execute()
         now = time.monotonic()
         lost = []
-        for conversation_id, ok in zip(held, kept, strict=True):
-            if ok:
+        for conversation_id, outcome in zip(held, outcomes, strict=True):
+            if conversation_id not in self._held:
+                continue  # released while the renewal ran
+            if outcome == 1:
                 self._confirmed[conversation_id] = now
-            else:
+            elif outcome == 0 or not await self.take(conversation_id):
                 lost.append(conversation_id)
                 self._held.discard(conversation_id)
                 self._confirmed.pop(conversation_id, None)

@@ -169,3 +169,17 @@ async def test_a_burst_of_commands_beyond_the_pool_waits_for_connections(redis_u
             TIMEOUT,
         )
     assert taken == [True] * (3 * POOL_CONNECTIONS)
+
+
+async def test_a_lease_released_while_a_renewal_runs_stays_released(redis_url: str) -> None:
+    """A renewal in flight when the lease is let go does not take it again, which would
+    leave a lease that no one holds to expire and be claimed as a dead process's."""
+    client = _client(redis_url)
+    leases = Leases(client, "p1", 5.0)
+    for round_ in range(20):
+        conversation_id = f"c{round_}"
+        assert await leases.take(conversation_id)
+        await asyncio.gather(leases.renew(), leases.release(conversation_id))
+        assert await leases.holder_of(conversation_id) is None
+        assert await client.zscore("tutorchat:leases", conversation_id) is None
+    await client.aclose()

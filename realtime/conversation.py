@@ -148,6 +148,7 @@ class ConversationRuntime:
         self._stopping = False
         self._busy = False
         self._subscription: contextlib.AbstractAsyncContextManager[None] | None = None
+        self._subscribed: asyncio.Future[None] | None = None  # the subscription is live
         self._loop = asyncio.get_running_loop()
         self.opened = asyncio.Event()  # the opening reply has its message (seq 1)
         self._adopt(messages)
@@ -174,22 +175,31 @@ class ConversationRuntime:
     @contextlib.asynccontextmanager
     async def attach(self, conn: Connection) -> AsyncIterator[None]:
         """Make ``conn`` a member for the block; the room subscribes while it has members."""
-        if self._subscription is None:
-            # Held as it is, not in an AsyncExitStack: every held conversation has one.
-            self._subscription = self._broker.subscribe(self.id, self._fan_out)
-            await self._subscription.__aenter__()
+        # A member before anything awaits: a runtime with a socket joining is not idle,
+        # and the hub would drop an idle one (its worker done) while this one subscribes.
         conn.on_gap = lambda: self._schedule_resync(conn)
         self.members.add(conn)
         try:
+            if self._subscription is None:
+                # Held as it is, not in an AsyncExitStack: every held conversation has one.
+                self._subscription = self._broker.subscribe(self.id, self._fan_out)
+                self._subscribed = asyncio.ensure_future(self._subscription.__aenter__())
+            # Every socket waits until the subscription is live, not only the first: a
+            # replay read before it could miss the events in between.
+            assert self._subscribed is not None
+            await asyncio.shield(self._subscribed)
             yield
         finally:
             self.members.discard(conn)
             if not self.members:
                 if self._leased:
                     self._worker.kick()  # to let the lease go now that no socket is here
-                if self._subscription is not None:
-                    subscription, self._subscription = self._subscription, None
-                    await subscription.__aexit__(None, None, None)
+                if self._subscription is not None and self._subscribed is not None:
+                    subscription, subscribed = self._subscription, self._subscribed
+                    self._subscription = self._subscribed = None
+                    (entered,) = await asyncio.gather(subscribed, return_exceptions=True)
+                    if entered is None:
+                        await subscription.__aexit__(None, None, None)
             self._on_idle(self)
 
     async def replay(self, conn: Connection, last_seq: int) -> int:

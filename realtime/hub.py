@@ -131,14 +131,16 @@ class Hub:
         Raises:
             NotFound: no such conversation.
         """
-        if (runtime := self._runtimes.get(conversation_id)) is not None:
-            return runtime
-        loading = self._loading.get(conversation_id)
-        if loading is None:
-            loading = asyncio.create_task(self._load(conversation_id))
-            self._loading[conversation_id] = loading
-            loading.add_done_callback(lambda _: self._loading.pop(conversation_id, None))
-        return await asyncio.shield(loading)
+        # A loop, not one load: a runtime loaded for this caller may be dropped as idle
+        # (the work it recovered done) before the caller resumes.
+        while (runtime := self._runtimes.get(conversation_id)) is None:
+            loading = self._loading.get(conversation_id)
+            if loading is None:
+                loading = asyncio.create_task(self._load(conversation_id))
+                self._loading[conversation_id] = loading
+                loading.add_done_callback(lambda _: self._loading.pop(conversation_id, None))
+            await asyncio.shield(loading)
+        return runtime
 
     def release(self, runtime: ConversationRuntime) -> None:
         """Drop the runtime if nothing uses it any more."""

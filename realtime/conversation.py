@@ -147,8 +147,10 @@ class ConversationRuntime:
         )
         self._stopping = False
         self._busy = False
-        self._subscription: contextlib.AbstractAsyncContextManager[None] | None = None
-        self._subscribed: asyncio.Future[None] | None = None  # the subscription is live
+        # The room's subscription, and when it is live.
+        self._subscription: (
+            tuple[contextlib.AbstractAsyncContextManager[None], asyncio.Future[None]] | None
+        ) = None
         self._loop = asyncio.get_running_loop()
         self.opened = asyncio.Event()  # the opening reply has its message (seq 1)
         self._adopt(messages)
@@ -182,24 +184,24 @@ class ConversationRuntime:
         try:
             if self._subscription is None:
                 # Held as it is, not in an AsyncExitStack: every held conversation has one.
-                self._subscription = self._broker.subscribe(self.id, self._fan_out)
-                self._subscribed = asyncio.ensure_future(self._subscription.__aenter__())
+                held = self._broker.subscribe(self.id, self._fan_out)
+                self._subscription = (held, asyncio.ensure_future(held.__aenter__()))
             # Every socket waits until the subscription is live, not only the first: a
             # replay read before it could miss the events in between.
-            assert self._subscribed is not None
-            await asyncio.shield(self._subscribed)
+            await asyncio.shield(self._subscription[1])
             yield
         finally:
             self.members.discard(conn)
             if not self.members:
                 if self._leased:
                     self._worker.kick()  # to let the lease go now that no socket is here
-                if self._subscription is not None and self._subscribed is not None:
-                    subscription, subscribed = self._subscription, self._subscribed
-                    self._subscription = self._subscribed = None
-                    (entered,) = await asyncio.gather(subscribed, return_exceptions=True)
+                if self._subscription is not None:
+                    (held, live), self._subscription = self._subscription, None
+                    # Left before it was live (cancelled), or it failed: left only once
+                    # entered.
+                    (entered,) = await asyncio.gather(live, return_exceptions=True)
                     if entered is None:
-                        await subscription.__aexit__(None, None, None)
+                        await held.__aexit__(None, None, None)
             self._on_idle(self)
 
     async def replay(self, conn: Connection, last_seq: int) -> int:

@@ -24,30 +24,40 @@ KEY = "tutorchat:lease:{}"
 SURE_FRACTION = 0.8
 EXPIRIES = "tutorchat:leases"
 
-# KEYS: lease key, expiries; ARGV: holder, ttl ms, conversation id. 1: held now.
-_TAKE = """
+# Redis's clock in milliseconds, as ``now_ms``.
+_NOW_MS = """
 local now = redis.call('TIME')
-local expires = now[1] * 1000 + math.floor(now[2] / 1000) + tonumber(ARGV[2])
+local now_ms = now[1] * 1000 + math.floor(now[2] / 1000)
+"""
+
+# KEYS: lease key, expiries; ARGV: holder, ttl ms, conversation id. 1: held now.
+_TAKE = (
+    _NOW_MS
+    + """
+local expires = now_ms + tonumber(ARGV[2])
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('ZADD', KEYS[2], expires, ARGV[3])
 return 1
 """
+)
 
 # KEYS: lease key, expiries; ARGV: holder, ttl ms, conversation id. 1: extended, 0: held
 # by another, -1: gone. Unlike a take it does not set a missing key: the lease may have
 # been released since the renewal looked at what is held.
-_RENEW = """
+_RENEW = (
+    _NOW_MS
+    + """
 local holder = redis.call('GET', KEYS[1])
 if not holder then return -1 end
 if holder ~= ARGV[1] then return 0 end
-local now = redis.call('TIME')
-local expires = now[1] * 1000 + math.floor(now[2] / 1000) + tonumber(ARGV[2])
+local expires = now_ms + tonumber(ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], expires, ARGV[3])
 return 1
 """
+)
 
 # KEYS: lease key, expiries; ARGV: holder, conversation id.
 _RELEASE = """
@@ -59,11 +69,12 @@ return 0
 """
 
 # KEYS: expiries; ARGV: how many. The conversations whose lease expired.
-_EXPIRED = """
-local now = redis.call('TIME')
-local ms = now[1] * 1000 + math.floor(now[2] / 1000)
-return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ms, 'LIMIT', 0, tonumber(ARGV[1]))
+_EXPIRED = (
+    _NOW_MS
+    + """
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms, 'LIMIT', 0, tonumber(ARGV[1]))
 """
+)
 
 
 class Leases:

@@ -12,7 +12,7 @@ import redis.asyncio as redis
 from protocol.messages import AssistantDelta, MessageId, Progress
 from realtime.broker import Event
 from realtime.cluster import POOL_CONNECTIONS, open_cluster
-from realtime.lease import KEY, Leases
+from realtime.lease import EXPIRIES, KEY, Leases
 from realtime.redis_broker import CHANNEL, PROCESS_CHANNEL, Control, RedisBroker
 from tests.limits import TIMEOUT
 from tests.processes import RedisServer, require_redis_server, started
@@ -137,7 +137,7 @@ async def test_one_process_holds_a_lease_and_another_claims_it_once_it_expires(
     assert await second.expired() == []
     # The holder dies: its key expires (here at once) and its entry stays behind.
     await client.delete(KEY.format("c1"))
-    await client.zadd("tutorchat:leases", {"c1": 0})
+    await client.zadd(EXPIRIES, {"c1": 0})
     assert await second.expired() == ["c1"]
     assert await second.take("c1")
     assert await first.renew() == ["c1"]  # the old holder learns it lost it
@@ -181,5 +181,5 @@ async def test_a_lease_released_while_a_renewal_runs_stays_released(redis_url: s
         assert await leases.take(conversation_id)
         await asyncio.gather(leases.renew(), leases.release(conversation_id))
         assert await leases.holder_of(conversation_id) is None
-        assert await client.zscore("tutorchat:leases", conversation_id) is None
+        assert await client.zscore(EXPIRIES, conversation_id) is None
     await client.aclose()

@@ -11,8 +11,13 @@ from persistence.database import Database
 from persistence.records import AssessmentConfig, Conversation
 from persistence.store import Store, open_store
 from tests.assessment.fake_llm import FakeLLM
-from tests.databases import fresh_postgres_url, require_postgres
+from tests.databases import drop_run_database, fresh_postgres_url, require_postgres
 from tests.servers import serve
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Drop the PostgreSQL database this run made."""
+    drop_run_database()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

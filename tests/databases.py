@@ -1,36 +1,45 @@
 """The real databases the tests run on: a SQLite file, and PostgreSQL when it answers.
 
 ``TUTORCHAT_TEST_POSTGRES_URL`` names the PostgreSQL server (default: the local one, user
-postgres, database ``tutorchat_test``, created if missing). Without it reachable the
+postgres). Each run of the suite makes a database of its own on it, with a random name
+after the URL's database (``tutorchat_test_<hex>``), so that runs side by side never
+touch each other's tables, and drops it at the end. Without PostgreSQL reachable the
 PostgreSQL tests skip, except under ``CI=true``, where a missing service fails them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import secrets
 
 import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
-__all__ = ["POSTGRES_URL", "fresh_postgres_url", "require_postgres"]
+__all__ = ["drop_run_database", "fresh_postgres_url", "require_postgres"]
 
-POSTGRES_URL = os.environ.get(
-    "TUTORCHAT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/tutorchat_test"
+_SERVER_URL = make_url(
+    os.environ.get(
+        "TUTORCHAT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/tutorchat_test"
+    )
 )
+# This run's database: made on first use, dropped by drop_run_database.
+_RUN_URL = _SERVER_URL.set(database=f"{_SERVER_URL.database}_{secrets.token_hex(4)}")
 
 
-def _asyncpg_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+def _asyncpg_dsn(url: URL) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def _ensure_database() -> None:
-    url = make_url(POSTGRES_URL)
-    admin = await asyncpg.connect(_asyncpg_dsn(str(url.set(database="postgres"))), timeout=5)
+async def _admin() -> asyncpg.Connection:
+    return await asyncpg.connect(_asyncpg_dsn(_SERVER_URL.set(database="postgres")), timeout=5)
+
+
+async def _create_run_database() -> None:
+    admin = await _admin()
     try:
-        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", url.database)
-        if not exists:
-            await admin.execute(f'CREATE DATABASE "{url.database}"')
+        await admin.execute(f'CREATE DATABASE "{_RUN_URL.database}"')
     finally:
         await admin.close()
 
@@ -42,9 +51,9 @@ async def _postgres_problem() -> str | None:
     """Why PostgreSQL cannot be used, or None when it can (checked once per run)."""
     if not _checked:
         try:
-            await _ensure_database()
+            await _create_run_database()
         except (OSError, asyncpg.PostgresError, TimeoutError) as error:
-            _checked.append(f"PostgreSQL at {POSTGRES_URL} is not reachable: {error}")
+            _checked.append(f"PostgreSQL at {_SERVER_URL.host} is not reachable: {error}")
         else:
             _checked.append(None)
     return _checked[0]
@@ -61,10 +70,25 @@ async def require_postgres() -> None:
 
 
 async def fresh_postgres_url() -> str:
-    """The test database, emptied: its public schema dropped and made again."""
-    conn = await asyncpg.connect(_asyncpg_dsn(POSTGRES_URL), timeout=5)
+    """This run's database, emptied: its public schema dropped and made again."""
+    conn = await asyncpg.connect(_asyncpg_dsn(_RUN_URL), timeout=5)
     try:
         await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public")
     finally:
         await conn.close()
-    return POSTGRES_URL
+    return _RUN_URL.render_as_string(hide_password=False)
+
+
+def drop_run_database() -> None:
+    """Drop this run's database, if it was made (its connections are ended first)."""
+    if _checked != [None]:
+        return
+
+    async def drop() -> None:
+        admin = await _admin()
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{_RUN_URL.database}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+    asyncio.run(drop())

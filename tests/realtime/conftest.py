@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from realtime.settings import Settings
+from tests.processes import RedisServer, require_redis_server, started
 from tests.realtime.harness import Running, running
 
 SECRET = "e2e-secret-" + "z" * 64
@@ -29,3 +30,11 @@ async def run(settings: Settings) -> AsyncIterator[Running]:
     """The server, running."""
     async with running(settings) as server:
         yield server
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    """A Redis server of the test's own, running."""
+    server = RedisServer(require_redis_server())
+    async with started(server):
+        yield server.url

@@ -17,7 +17,7 @@ import pytest
 import redis.asyncio as redis
 
 from realtime.auth import mint
-from realtime.conversation import WORKER_LINGER_SECONDS
+from realtime.conversation.pipeline import WORKER_LINGER_SECONDS
 from realtime.loadtest import LoadConfig, run_loadtest
 from tests.assessment.fake_llm import FakeLLM, Script
 from tests.databases import fresh_postgres_url, require_postgres

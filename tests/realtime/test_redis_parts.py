@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Generic, TypeVar
 
 import pytest
 import redis.asyncio as redis
@@ -15,16 +14,7 @@ from realtime.cluster import POOL_CONNECTIONS, open_cluster
 from realtime.lease import EXPIRIES, KEY, Leases
 from realtime.redis_broker import CHANNEL, PROCESS_CHANNEL, Control, RedisBroker
 from tests.limits import TIMEOUT
-from tests.processes import RedisServer, require_redis_server, started
-
-T = TypeVar("T")
-
-
-@pytest.fixture
-async def redis_url() -> AsyncIterator[str]:
-    server = RedisServer(require_redis_server())
-    async with started(server):
-        yield server.url
+from tests.realtime.inbox import Inbox
 
 
 def _client(url: str) -> redis.Redis:
@@ -41,30 +31,11 @@ async def brokers(redis_url: str) -> AsyncIterator[tuple[RedisBroker, RedisBroke
     await second.close()
 
 
-class _Inbox(Generic[T]):
-    """What a callback was given, waited for without sleeping."""
-
-    def __init__(self) -> None:
-        self.events: list[T] = []
-        self._changed = asyncio.Event()
-
-    def deliver(self, event: T) -> None:
-        self.events.append(event)
-        self._changed.set()
-
-    async def until(self, count: int) -> list[T]:
-        async with asyncio.timeout(TIMEOUT):
-            while len(self.events) < count:
-                self._changed.clear()
-                await self._changed.wait()
-        return self.events
-
-
 async def test_events_reach_the_other_process_once_in_order_with_their_seq(
     brokers: tuple[RedisBroker, RedisBroker],
 ) -> None:
     first, second = brokers
-    here, there = _Inbox[Event](), _Inbox[Event]()
+    here, there = Inbox[Event](), Inbox[Event]()
     delta = AssistantDelta(message_id=MessageId("m1"), offset=0, text="Hi")
     progress = Progress(mastery_score=50.0, items_done=1, items_total=2)
     async with first.subscribe("c1", here.deliver), second.subscribe("c1", there.deliver):
@@ -79,7 +50,7 @@ async def test_malformed_messages_are_dropped_and_the_listener_goes_on(
     brokers: tuple[RedisBroker, RedisBroker], redis_url: str
 ) -> None:
     first, second = brokers
-    there, controls = _Inbox[Event](), _Inbox[Control]()
+    there, controls = Inbox[Event](), Inbox[Control]()
     second.on_control = controls.deliver
     delta = AssistantDelta(message_id=MessageId("m1"), offset=0, text="ok")
     client = _client(redis_url)
@@ -105,7 +76,7 @@ async def test_a_reply_text_is_kept_for_other_processes_until_its_end(
     first, second = brokers
     first.keep_reply_text("m1", "Hello")
     first.keep_reply_text("m1", "Hello there")
-    inbox = _Inbox[Event]()
+    inbox = Inbox[Event]()
     async with second.subscribe("c1", inbox.deliver):
         # Published after the text, in the same pipeline: once it arrives, the text is in.
         first.publish(

@@ -1,0 +1,88 @@
+"""Scoring an attempt: the score after each graded turn, and the attempt's end.
+
+A graded turn publishes ``progress`` (its score is stored with the reply's start). When
+the tutor has nothing left to ask, the student sends ``complete``, or the idle sweeper
+abandons the conversation, its end is published as ``completed``; a completion writes
+the final score, the status and the student's progress (and a flashcard deck's next
+reviews) first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from assessment import grading
+from assessment.session import Session
+from persistence.records import AssessmentConfig, Conversation
+from persistence.store import Store
+from protocol.messages import Completed, Progress
+from realtime.conversation.deck import reschedule_deck
+from realtime.conversation.standing import Standing
+
+__all__ = ["Completion"]
+
+logger = logging.getLogger(__name__)
+
+
+class Completion:
+    """The scores of one attempt, as they are published and stored.
+
+    Args:
+        conversation: the attempt.
+        config: its assessment.
+        standing: where the conversation stands, kept current here.
+        publish: sends an event to the conversation's sockets.
+    """
+
+    def __init__(
+        self,
+        conversation: Conversation,
+        config: AssessmentConfig,
+        *,
+        standing: Standing,
+        publish: Callable[[Progress | Completed], None],
+        store: Store,
+    ) -> None:
+        self._conversation = conversation
+        self._config = config
+        self._standing = standing
+        self._publish = publish
+        self._store = store
+
+    def progress(self, session: Session) -> None:
+        """Publish the score after a graded turn."""
+        score = grading.score(session)
+        self._standing.mastery_score = score.mastery_score
+        self._publish(
+            Progress(
+                mastery_score=score.mastery_score,
+                items_done=score.items_done,
+                items_total=score.items_total,
+            )
+        )
+
+    async def complete(self, session: Session) -> None:
+        """Store the attempt's final score and the student's progress, then publish
+        ``completed``; nothing if the conversation has ended already."""
+        if self._standing.status != "active":
+            return
+        conversation, config = self._conversation, self._config
+        score = grading.score(session)
+        done = await self._store.conversations.complete(
+            conversation.id, mastery_score=score.mastery_score, missed=grading.struggles(session)
+        )
+        if config.assessment_type == "flashcards":
+            await reschedule_deck(self._store, conversation.user_id, config.id, session)
+        self._standing.ended(done.status, done.mastery_score)
+        logger.info(
+            "completed with %g",
+            done.mastery_score,
+            extra={"conversation": conversation.id, "status": done.status},
+        )
+        self._publish(self._standing.completed())
+
+    def abandoned(self, conversation: Conversation) -> None:
+        """The idle sweeper abandoned the conversation: tell its sockets."""
+        self._standing.ended(conversation.status)
+        self._publish(self._standing.completed())

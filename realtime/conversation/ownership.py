@@ -1,0 +1,128 @@
+"""Which process runs a conversation's replies, when there are several.
+
+The holder of the conversation's lease in Redis answers its turns. A process with jobs
+asks for the lease before every job (a lease believed held may have expired meanwhile
+and been taken by another process); if another process holds it, the jobs are handed to
+that one, which reads them from the database. ``cancel`` of a reply another process runs
+goes to that process the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from redis.exceptions import RedisError
+
+from protocol.messages import AssistantEnd, AssistantStart, MessageId, ServerFrame
+from realtime.cluster import Cluster
+from realtime.conversation.pipeline import Pipeline
+
+__all__ = ["LEASE_RETRY_SECONDS", "Ownership"]
+
+logger = logging.getLogger(__name__)
+
+# How soon jobs held back by a Redis error ask for the lease again.
+LEASE_RETRY_SECONDS = 1.0
+
+
+class Ownership:
+    """This process's claim on a conversation among the processes of a deployment.
+
+    Args:
+        conversation_id: the conversation.
+        cluster: the other processes.
+        pipeline: the conversation's jobs (handed over, or retried, from here).
+        on_lost: called when the lease turns out to be another process's now: this one
+            must stop answering.
+
+    Attributes:
+        leased: this process holds the lease.
+        stale: other processes may have stored what this one's memory lacks.
+        remote_replies: the replies other processes run that this room's sockets have
+            seen start (a cancel for one goes to its process).
+    """
+
+    def __init__(
+        self,
+        conversation_id: str,
+        cluster: Cluster,
+        *,
+        pipeline: Pipeline,
+        on_lost: Callable[[], None],
+    ) -> None:
+        self.leased = False
+        self.stale = False
+        self.remote_replies: set[MessageId] = set()
+        self._id = conversation_id
+        self._cluster = cluster
+        self._pipeline = pipeline
+        self._on_lost = on_lost
+        self._loop = asyncio.get_running_loop()
+
+    async def take(self) -> bool:
+        """Hold the lease to run the conversation's replies, or hand the jobs to the
+        process that holds it; True if held."""
+        leases = self._cluster.leases
+        try:
+            for _ in range(3):  # the holder may let go between the two questions
+                if await leases.take(self._id):
+                    if not self.leased:
+                        self.leased = True
+                        self.stale = True  # other processes may have answered turns
+                    return True
+                if self.leased:
+                    self._on_lost()
+                holder = await leases.holder_of(self._id)
+                if holder is not None:
+                    self._pipeline.jobs.clear()
+                    self._cluster.broker.send_control(holder, {"k": "work", "c": self._id})
+                    return False
+        except RedisError as error:
+            if self.leased and leases.surely_held(self._id):
+                return True  # a short outage: no other process can have it yet
+            # The jobs wait: when Redis is back the hub wakes every runtime with jobs,
+            # and an error that was not an outage (no connection free) is retried here.
+            logger.warning("no lease (%s)", error, extra={"conversation": self._id})
+            self._loop.call_later(LEASE_RETRY_SECONDS, self._pipeline.retry)
+        return False
+
+    async def release(self) -> None:
+        """Let the lease go: the work here is done."""
+        self.leased = False
+        try:
+            await self._cluster.leases.release(self._id)
+        except RedisError as error:  # it expires on its own, and its claimer finds no work
+            logger.warning("lease not released (%s)", error, extra={"conversation": self._id})
+
+    async def forward_cancel(self, message_id: MessageId) -> bool:
+        """Send a cancel to the process that runs the reply; False if none does."""
+        if message_id not in self.remote_replies:
+            return False
+        try:
+            holder = await self._cluster.leases.holder_of(self._id)
+        except RedisError:
+            holder = None
+        if holder is None or holder == self._cluster.process_id:
+            return False
+        self._cluster.broker.send_control(holder, {"k": "cancel", "c": self._id, "m": message_id})
+        return True
+
+    def follow(self, frame: ServerFrame) -> None:
+        """Note the replies that start and end, in whichever process."""
+        match frame:
+            case AssistantStart():
+                self.remote_replies.add(frame.message_id)
+            case AssistantEnd():
+                self.remote_replies.discard(frame.message_id)
+            case _:
+                pass
+
+    async def reply_text(self, message_id: str) -> str | None:
+        """The text so far of a reply another process runs (None: not known)."""
+        return await self._cluster.broker.reply_text(message_id)
+
+    def forget_reply_text(self, message_id: str) -> None:
+        """The reply ended: its text so far is in the database now."""
+        self._cluster.broker.drop_reply_text(message_id)

@@ -1,0 +1,476 @@
+"""A live conversation: the coordinator of its parts.
+
+The runtime takes the client's frames (a turn, a cancel, ``complete``) and turns them
+into jobs for its :class:`Pipeline`; each job grades a turn and has the tutor answer it.
+A graded turn's grade and score are stored in the transaction that starts the tutor's
+reply (one commit between a turn's ack and its first delta), then ``progress`` is
+published, then the reply streams (:class:`Streamer`). When the tutor has nothing left
+to ask, the attempt is completed (:class:`Completion`). Its sockets are in its
+:class:`Room`; with other processes, its :class:`Ownership` says whether this one
+answers.
+
+Everything the pipeline needs survives a restart in the database. On load, a
+conversation with no reply yet gets its opening, every user turn with no reply is
+answered, and a finished conversation that was never completed is completed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+
+from assessment import grading
+from assessment.evaluation import Evaluation
+from assessment.tutor import Tutor
+from persistence.errors import ConversationClosed
+from persistence.records import AssessmentConfig, Conversation, Message
+from persistence.store import Store
+from persistence.turns import RecordEvaluation
+from protocol.messages import (
+    Ack,
+    AssistantDelta,
+    AssistantEnd,
+    AssistantStart,
+    Completed,
+    MessageFrame,
+    MessageId,
+    Progress,
+    Send,
+    ServerFrame,
+)
+from realtime.broker import Broker, Event
+from realtime.cluster import Cluster
+from realtime.connection import Connection
+from realtime.conversation.completion import Completion
+from realtime.conversation.deck import deck_order
+from realtime.conversation.ownership import Ownership
+from realtime.conversation.pipeline import Admission, Job, Pipeline, undone
+from realtime.conversation.reply import Streamer
+from realtime.conversation.room import Room
+from realtime.conversation.standing import Standing
+from realtime.conversation.transcript import Transcript, turns
+from realtime.frames import message_frame
+from realtime.metrics import Metrics
+from realtime.settings import Settings
+
+__all__ = ["ConversationRuntime", "Refused"]
+
+
+class Refused(Exception):
+    """A client frame the conversation refuses; ``code`` is the protocol's error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class ConversationRuntime:
+    """The in-process state of one conversation while it is in use.
+
+    Args:
+        messages: every message of the conversation, as stored.
+        on_idle: called whenever the runtime may have become idle (the hub drops it).
+        cluster: the other processes of the deployment, if any.
+    """
+
+    def __init__(
+        self,
+        *,
+        conversation: Conversation,
+        config: AssessmentConfig,
+        tutor: Tutor,
+        messages: Sequence[Message],
+        store: Store,
+        broker: Broker,
+        settings: Settings,
+        metrics: Metrics,
+        on_idle: Callable[[ConversationRuntime], None],
+        cluster: Cluster | None = None,
+    ) -> None:
+        self.id = conversation.id
+        self.conversation = conversation
+        self.config = config
+        self.tutor = tutor
+        self._store = store
+        self._metrics = metrics
+        self._on_idle = on_idle
+        self._loop = asyncio.get_running_loop()
+        self.opened = asyncio.Event()  # the opening reply has its message (seq 1)
+        self.standing = Standing.of(conversation, config.mastery_threshold)
+        self.transcript = Transcript(())
+        self.pipeline = Pipeline(
+            self.id,
+            run=self._run,
+            admit=None if cluster is None else self._admit,
+            on_done=lambda: self._on_idle(self),
+        )
+        self.ownership = (
+            None
+            if cluster is None
+            else Ownership(self.id, cluster, pipeline=self.pipeline, on_lost=self.lease_lost)
+        )
+        self._broker = broker
+        self.streamer = Streamer(
+            self.id,
+            transcript=self.transcript,
+            publish=self._publish,
+            store=store,
+            settings=settings,
+            metrics=metrics,
+            cluster=cluster,
+        )
+        self.room = Room(
+            self.id,
+            assessment_type=config.assessment_type,
+            transcript=self.transcript,
+            standing=self.standing,
+            streamer=self.streamer,
+            ownership=self.ownership,
+            follow=None if cluster is None else self._follow,
+            on_empty=self._emptied,
+            store=store,
+            broker=broker,
+            settings=settings,
+            metrics=metrics,
+        )
+        self.completion = Completion(
+            conversation, config, standing=self.standing, publish=self._publish, store=store
+        )
+        self._adopt(messages)
+
+    def _adopt(self, messages: Sequence[Message]) -> None:
+        """Hold ``messages`` (all of the conversation's, as stored) and queue what they
+        leave undone."""
+        # The session, kept as turns are graded (replayed from the stored turns once).
+        self.session = self.tutor.session(turns(messages))
+        self.transcript.adopt(messages)
+        if self.transcript.opened:
+            self.opened.set()
+        if self.standing.status == "active":
+            # A completion still queued (kept by a reload) is not queued twice.
+            finished = self.session.finished and not self.pipeline.jobs
+            for job in undone(self.transcript, finished=finished):
+                self.pipeline.enqueue(job)
+
+    @property
+    def members(self) -> set[Connection]:
+        """The sockets on the conversation in this process."""
+        return self.room.members
+
+    @property
+    def idle(self) -> bool:
+        """No socket, no job, no reply and no lease: the runtime may be dropped."""
+        pipeline = self.pipeline
+        return not (self.room.members or pipeline.jobs or pipeline.busy or self.leased)
+
+    # Sockets
+
+    @contextlib.asynccontextmanager
+    async def attach(self, conn: Connection) -> AsyncIterator[None]:
+        """Make ``conn`` a member for the block (see :meth:`Room.join`)."""
+        try:
+            async with self.room.join(conn):
+                yield
+        finally:
+            self._on_idle(self)
+
+    async def replay(self, conn: Connection, last_seq: int) -> int:
+        """Send ``conn`` its replay and go live (see :meth:`Room.replay`)."""
+        return await self.room.replay(conn, last_seq)
+
+    def resync_all(self) -> None:
+        """Events may have been lost (Redis reconnected): bring every socket up to date."""
+        self.room.resync_all()
+
+    def _emptied(self) -> None:
+        if self.leased:
+            self.pipeline.wake()  # to let the lease go now that no socket is here
+
+    # Client frames
+
+    async def submit_turn(self, conn: Connection, frame: Send, allowed: bool) -> bool:
+        """Store a student's turn and acknowledge it after commit.
+
+        The checks go in the protocol's order: a repeat gets its original ack whatever
+        the conversation's state and is never rate-limited; then a closed conversation
+        refuses; then the rate limit.
+
+        Args:
+            allowed: the connection's rate limit lets one more turn through.
+
+        Returns:
+            True if a new turn was stored (False: a repeat, answered with its ack).
+
+        Raises:
+            Refused: conversation_closed or rate_limited.
+        """
+        if self.standing.closing or not allowed:
+            await self._refuse_turn(conn, frame)
+            return False
+        try:
+            appended = await self._store.conversations.append_user_turn(
+                self.id, frame.client_msg_id, frame.content
+            )
+        except ConversationClosed:
+            raise Refused("conversation_closed", "the conversation is over") from None
+        message = appended.message
+        ack = Ack(
+            client_msg_id=frame.client_msg_id,
+            message_id=MessageId(message.id),
+            seq=message.seq,
+            duplicate=appended.duplicate,
+        )
+        if appended.duplicate:
+            conn.send(ack)
+            return False
+        self.transcript.append(message)
+        self._publish(message_frame(message), message.seq, origin=conn.id, for_origin=ack)
+        self._metrics.turns.inc()
+        self.pipeline.enqueue(Job("answer", message))
+        return True
+
+    async def _refuse_turn(self, conn: Connection, frame: Send) -> None:
+        """A repeat still gets its original ack, however the conversation stands."""
+        original = await self._store.conversations.find_turn(self.id, frame.client_msg_id)
+        if original is not None:
+            conn.send(
+                Ack(
+                    client_msg_id=frame.client_msg_id,
+                    message_id=MessageId(original.id),
+                    seq=original.seq,
+                    duplicate=True,
+                )
+            )
+            return
+        if self.standing.closing:
+            raise Refused("conversation_closed", "the conversation is over")
+        raise Refused("rate_limited", "too many turns; wait a moment")
+
+    async def cancel(self, message_id: str) -> None:
+        """Stop the reply in flight (it ends ``cancelled``), here or in its process.
+
+        Raises:
+            Refused: unknown_message, if that reply is not in flight.
+        """
+        live = self.streamer.in_flight(message_id)
+        if live is not None and live.stop("cancelled"):
+            return
+        if self.ownership is not None and await self.ownership.forward_cancel(
+            MessageId(message_id)
+        ):
+            return
+        raise Refused("unknown_message", f"no reply {message_id} is in flight")
+
+    def request_complete(self) -> None:
+        """The student ends the assessment: it is scored once pending turns are answered.
+
+        Raises:
+            Refused: conversation_closed, if it is already over.
+        """
+        if self.standing.closing:
+            raise Refused("conversation_closed", "the conversation is over")
+        self.standing.closing = True
+        self.pipeline.enqueue(Job("complete"))
+
+    async def abandoned(self, conversation: Conversation) -> None:
+        """The idle sweeper abandoned this conversation: tell its sockets."""
+        self.completion.abandoned(conversation)
+
+    # The worker
+
+    @property
+    def worker(self) -> asyncio.Task[None] | None:
+        """The task answering this conversation's jobs, while it has any (or lingers)."""
+        return self.pipeline.worker
+
+    @property
+    def has_jobs(self) -> bool:
+        """Turns (or an opening, or the completion) wait to be answered here."""
+        return bool(self.pipeline.jobs)
+
+    def close(self) -> None:
+        """The hub dropped this runtime: stop its worker."""
+        self.pipeline.cancel()
+
+    async def stop(self, grace: float) -> None:
+        """Start no further job; let the reply in flight finish for ``grace`` seconds,
+        then interrupt it."""
+        self.pipeline.stopping = True
+        await self.streamer.settle(grace)
+
+    async def _run(self, job: Job) -> None:
+        match job.kind:
+            case "opening":
+                if self.config.assessment_type == "flashcards":
+                    plan = await deck_order(
+                        self._store, self.conversation.user_id, self.config.id, self.tutor.spec
+                    )
+                    self.session = self.tutor.new_session(plan)
+                await self._reply(self.transcript.messages, None, answered=False)
+            case "answer":
+                assert job.turn is not None
+                await self._answer(job.turn)
+            case "complete":
+                await self.completion.complete(self.session)
+
+    async def _answer(self, turn: Message) -> None:
+        stored = Evaluation.from_metadata(turn.metadata)
+        grades = None
+        if stored is None and not self.session.finished:
+            graded = await self.tutor.grade(self.session, turn.content)
+            self.session.apply(graded, turn.content)
+            metadata = (turn.metadata or {}) | {"evaluation": graded.to_metadata()}
+            self.transcript.replace(turn.id, metadata=metadata)
+            score = grading.score(self.session).mastery_score
+            grades = RecordEvaluation(message_id=turn.id, evaluation=metadata, mastery_score=score)
+            stored = graded
+        last = self.session.last
+        answered = stored is not None and last is not None and last[0] == stored
+        history = self.transcript.recent(until=turn.seq)
+        await self._reply(history, turn.seq, answered=answered, grades=grades)
+        # Completed only after the last reply: turns still queued get theirs first.
+        if not self.pipeline.pending("answer") and self.session.finished:
+            await self.completion.complete(self.session)
+
+    async def _reply(
+        self,
+        history: Sequence[Message],
+        in_reply_to: int | None,
+        *,
+        answered: bool,
+        grades: RecordEvaluation | None = None,
+    ) -> None:
+        """Store the start of the tutor's reply to turn ``in_reply_to`` (None: the
+        opening), then stream it.
+
+        Args:
+            grades: the turn's evaluation (its metadata) and the score after it, stored
+                with the reply's start: one commit, then ``progress``, then the start.
+        """
+        started = self._loop.time()
+        read = turns(history) if self.tutor.reads_history else []
+        reply = self.tutor.respond(
+            self.session, read, opening=in_reply_to is None, answered=answered
+        )
+        metadata = reply.metadata | {"in_reply_to": in_reply_to}
+        message = await self._store.conversations.start_assistant(
+            self.id, metadata=metadata, grades=grades
+        )
+        if grades is not None:
+            self.completion.progress(self.session)
+        self.transcript.append(message)
+        self.opened.set()
+        await self.streamer.stream(message, reply.chunks, started=started)
+
+    def _publish(
+        self,
+        frame: Progress | Completed | MessageFrame | AssistantStart | AssistantDelta | AssistantEnd,
+        seq: int | None = None,
+        *,
+        origin: str | None = None,
+        for_origin: Ack | None = None,
+    ) -> None:
+        """Send an event of the conversation to its sockets, in every process.
+
+        Args:
+            seq: the seq of the message the event belongs to.
+            origin: the connection that caused it, which gets ``for_origin`` instead.
+        """
+        self._broker.publish(
+            Event(
+                conversation_id=self.id, frame=frame, seq=seq, origin=origin, for_origin=for_origin
+            )
+        )
+
+    # With other processes
+
+    @property
+    def leased(self) -> bool:
+        """This process holds the conversation's lease (with other processes)."""
+        return self.ownership is not None and self.ownership.leased
+
+    async def _admit(self, final: bool) -> Admission:
+        """With other processes, a job runs here only while this one holds the lease."""
+        ownership = self.ownership
+        assert ownership is not None
+        if final or not (self.pipeline.jobs or ownership.stale or self.room.members):
+            # With no socket here (an opening asked for over HTTP, work forwarded by
+            # another process) the lease goes as soon as the work is done, not after
+            # the linger: the student's next turn, through the process its socket is
+            # on, is then answered there, not relayed through Redis.
+            return await self._last_look()
+        if self.pipeline.jobs or ownership.stale:
+            # Asked before every job, not once: a lease believed held may have
+            # expired (a pause, a Redis restart) and been taken by another process.
+            if not await ownership.take():
+                return "stop"
+            if ownership.stale:
+                ownership.stale = False
+                await self._reload()
+        return "run"
+
+    async def _last_look(self) -> Admission:
+        """The worker is about to end: answer what other processes stored meanwhile (a
+        word from them may have been lost), else let the lease go."""
+        assert self.ownership is not None
+        if not self.ownership.leased:
+            return "stop"
+        await self._reload()
+        if self.pipeline.jobs:
+            return "again"
+        await self.ownership.release()
+        self._on_idle(self)
+        return "stop"
+
+    async def _reload(self) -> None:
+        """Catch up with what other processes stored since this runtime was loaded:
+        their turns, replies and grades; the jobs are made again from them."""
+        transcript = self.transcript
+        newer = await self._store.conversations.messages_after(self.id, transcript.head, limit=1)
+        live = self.streamer.current
+        outdated = transcript.streaming_besides(None if live is None else live.stored_id)
+        if not newer and not outdated and transcript.complete:
+            return
+        conversation = await self._store.conversations.get(self.id)
+        messages = await self._store.conversations.messages_after(self.id, 0, limit=1_000_000)
+        self.conversation = conversation
+        self.standing.adopt(conversation)
+        self.pipeline.jobs[:] = [job for job in self.pipeline.jobs if job.kind == "complete"]
+        self._adopt(messages)
+
+    def _follow(self, frame: ServerFrame) -> None:
+        """Keep what this runtime knows current with events of other processes (the
+        welcome of a join, a cancel to forward, turns to refuse)."""
+        assert self.ownership is not None
+        self.ownership.follow(frame)
+        self.standing.follow(frame)
+
+    def wake(self) -> None:
+        """Another process stored a turn here while this one holds the lease."""
+        assert self.ownership is not None
+        self.ownership.stale = True
+        self.pipeline.wake()
+
+    async def take_over(self) -> None:
+        """This process claimed the lease of one that died: its reply in flight ends
+        ``interrupted`` (with the text it saved), and what it left is answered."""
+        assert self.ownership is not None
+        self.ownership.leased = True
+        for message in await self._store.conversations.interrupt_streaming(self.id):
+            message_id = MessageId(message.id)
+            end = AssistantEnd(
+                message_id=message_id, status="interrupted", length=len(message.content)
+            )
+            self._publish(end, message.seq)
+            self.ownership.forget_reply_text(message.id)
+        self.wake()
+
+    def lease_lost(self) -> None:
+        """The lease expired and another process has it: stop answering here."""
+        if self.ownership is not None:
+            self.ownership.leased = False
+        self.pipeline.jobs.clear()
+        live = self.streamer.current
+        if live is not None:
+            live.stop("interrupted")

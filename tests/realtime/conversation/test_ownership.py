@@ -1,0 +1,81 @@
+"""Which process answers a conversation: the lease, work handed over, cancels forwarded."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from protocol.messages import AssistantEnd, AssistantStart, MessageId
+from realtime.cluster import Cluster, open_cluster
+from realtime.conversation.ownership import Ownership
+from realtime.conversation.pipeline import Job, Pipeline
+from realtime.redis_broker import Control
+from tests.realtime.inbox import Inbox
+
+
+@contextlib.asynccontextmanager
+async def _processes(redis_url: str) -> AsyncIterator[tuple[Cluster, Cluster]]:
+    async with (
+        open_cluster(redis_url, lease_seconds=5) as first,
+        open_cluster(redis_url, lease_seconds=5) as second,
+    ):
+        yield first, second
+
+
+def _ownership(cluster: Cluster, lost: list[str] | None = None) -> tuple[Ownership, Pipeline]:
+    async def run(job: Job) -> None:
+        pass
+
+    pipeline = Pipeline("c1", run=run, admit=None, on_done=lambda: None)
+    noted = lost if lost is not None else []
+    ownership = Ownership("c1", cluster, pipeline=pipeline, on_lost=lambda: noted.append("lost"))
+    return ownership, pipeline
+
+
+async def test_one_process_holds_the_lease_and_the_other_hands_it_the_work(
+    redis_url: str,
+) -> None:
+    """The first to ask holds it (its memory then stale); the second sends its jobs over."""
+    async with _processes(redis_url) as (first, second):
+        controls = Inbox[Control]()
+        first.broker.on_control = controls.deliver
+        (here, _), (there, jobs_there) = _ownership(first), _ownership(second)
+        assert await here.take()
+        assert (here.leased, here.stale) == (True, True)
+        jobs_there.jobs.append(Job("opening"))
+        assert not await there.take()
+        assert not there.leased and jobs_there.jobs == []
+        assert await controls.until(1) == [{"k": "work", "c": "c1"}]
+        await here.release()
+        assert not here.leased
+        assert await there.take()
+
+
+async def test_a_cancel_goes_to_the_process_running_the_reply(redis_url: str) -> None:
+    """Only for a reply seen starting, and only while another process holds the lease."""
+    async with _processes(redis_url) as (first, second):
+        controls = Inbox[Control]()
+        first.broker.on_control = controls.deliver
+        (here, _), (there, _) = _ownership(first), _ownership(second)
+        reply = MessageId("m2")
+        assert not await there.forward_cancel(reply)  # not seen starting
+        there.follow(AssistantStart(message_id=reply, seq=2))
+        assert not await there.forward_cancel(reply)  # no holder
+        assert await here.take()
+        assert not await here.forward_cancel(reply)  # held here: nothing to forward
+        assert await there.forward_cancel(reply)
+        assert await controls.until(1) == [{"k": "cancel", "c": "c1", "m": "m2"}]
+        there.follow(AssistantEnd(message_id=reply, status="complete", length=0))
+        assert not await there.forward_cancel(reply)
+
+
+async def test_a_holder_that_finds_its_lease_taken_stops(redis_url: str) -> None:
+    """A lease believed held but now another's: on_lost, and the work goes there."""
+    async with _processes(redis_url) as (first, second):
+        lost: list[str] = []
+        (here, _), (there, _) = _ownership(first, lost), _ownership(second)
+        assert await here.take()
+        await first.leases.release("c1")  # as if it had expired
+        assert await there.take()
+        assert not await here.take()
+        assert lost == ["lost"]

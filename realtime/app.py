@@ -15,15 +15,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from persistence.store import open_store
-from realtime import api, web
-from realtime.broker import InProcessBroker
 from realtime.cluster import open_cluster
+from realtime.cluster.broker import InProcessBroker
 from realtime.demo import seed_demo
 from realtime.gc_tuning import tune_garbage_collector
 from realtime.hub import Hub
 from realtime.metrics import Metrics
 from realtime.settings import Settings
-from realtime.websocket import conversation_socket
+from realtime.sockets.websocket import conversation_socket
+from realtime.web import api, pages
 
 __all__ = ["create_app"]
 
@@ -65,8 +65,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics_page),
         WebSocketRoute("/ws/conversations/{conversation_id}", conversation_socket),
         *api.routes,
-        *web.widget_routes(),
-        *(web.demo_routes() if settings.demo else []),
+        *pages.widget_routes(),
+        *(pages.demo_routes() if settings.demo else []),
     ]
     # Pages on the allowed origins (a course site embedding the widget) may call the API.
     cors = Middleware(

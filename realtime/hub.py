@@ -28,8 +28,8 @@ from persistence.records import AssessmentConfig, Conversation
 from persistence.store import Store
 from persistence.values import utcnow
 from protocol.errors import CLOSE_SERVER_RESTART
-from realtime.broker import Broker
 from realtime.cluster import Cluster
+from realtime.cluster.broker import Broker
 from realtime.conversation import ConversationRuntime, Refused
 from realtime.metrics import Metrics
 from realtime.settings import Settings

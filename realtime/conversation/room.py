@@ -26,15 +26,15 @@ from protocol.messages import (
     ServerFrame,
     Welcome,
 )
-from realtime.broker import Broker, Event
-from realtime.connection import Connection
+from realtime.cluster.broker import Broker, Event
 from realtime.conversation.ownership import Ownership
 from realtime.conversation.reply import Streamer
 from realtime.conversation.standing import Standing
 from realtime.conversation.transcript import Transcript, further_on
-from realtime.frames import message_frame
 from realtime.metrics import Metrics
 from realtime.settings import Settings
+from realtime.sockets.connection import Connection
+from realtime.sockets.frames import message_frame
 
 __all__ = ["Room"]
 

@@ -39,9 +39,8 @@ from protocol.messages import (
     Send,
     ServerFrame,
 )
-from realtime.broker import Broker, Event
 from realtime.cluster import Cluster
-from realtime.connection import Connection
+from realtime.cluster.broker import Broker, Event
 from realtime.conversation.completion import Completion
 from realtime.conversation.deck import deck_order
 from realtime.conversation.ownership import Ownership
@@ -50,9 +49,10 @@ from realtime.conversation.reply import Streamer
 from realtime.conversation.room import Room
 from realtime.conversation.standing import Standing
 from realtime.conversation.transcript import Transcript, turns
-from realtime.frames import message_frame
 from realtime.metrics import Metrics
 from realtime.settings import Settings
+from realtime.sockets.connection import Connection
+from realtime.sockets.frames import message_frame
 
 __all__ = ["ConversationRuntime", "Refused"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from protocol.messages import Progress
-from realtime.broker import Event, InProcessBroker
+from realtime.cluster.broker import Event, InProcessBroker
 
 PROGRESS = Progress(mastery_score=50.0, items_done=1, items_total=2)
 
@@ -45,3 +45,22 @@ async def test_publishing_to_a_conversation_nobody_watches_is_harmless() -> None
     broker = InProcessBroker()
     broker.publish(Event(conversation_id="c9", frame=PROGRESS))
     assert broker.subscriber_count("c9") == 0
+
+
+async def test_a_callback_subscribed_twice_keeps_receiving_until_both_leave() -> None:
+    """A room that leaves and joins again subscribes the same callback twice; the first
+    subscription's exit after the second's entry leaves the second receiving."""
+    broker = InProcessBroker()
+    received: list[Event] = []
+    first = broker.subscribe("c1", received.append)
+    second = broker.subscribe("c1", received.append)
+    await first.__aenter__()
+    await second.__aenter__()
+    await first.__aexit__(None, None, None)
+    event = Event(
+        conversation_id="c1", frame=Progress(mastery_score=1, items_done=0, items_total=1)
+    )
+    broker.publish(event)
+    assert received == [event]
+    await second.__aexit__(None, None, None)
+    assert broker.conversations() == []

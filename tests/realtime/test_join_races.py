@@ -22,13 +22,20 @@ from assessment.spec import AssessmentSpec
 from assessment.tutor import Tutor
 from persistence.records import AssessmentConfig, Conversation
 from persistence.store import Store
-from protocol.messages import AssistantDelta, AssistantEnd, AssistantStart, MessageId
+from protocol.messages import (
+    AssistantDelta,
+    AssistantEnd,
+    AssistantStart,
+    ClientMsgId,
+    MessageId,
+    Send,
+)
 from realtime.auth import Identity
-from realtime.broker import Deliver, Event, InProcessBroker
-from realtime.connection import Connection
+from realtime.cluster.broker import Deliver, Event, InProcessBroker
 from realtime.conversation import ConversationRuntime
 from realtime.metrics import Metrics
 from realtime.settings import Settings
+from realtime.sockets.connection import Connection
 from tests.limits import TIMEOUT
 
 
@@ -115,6 +122,37 @@ async def test_sockets_joining_count_before_their_subscription_is_live(
     await asyncio.wait_for(asyncio.gather(first, second), TIMEOUT)
     assert idle_when_left == [False, True]  # idle once the last socket left
     assert broker.subscriber_count(conversation.id) == 0
+
+
+async def test_every_turn_of_many_join_send_leave_cycles_is_acknowledged(
+    store: Store, assessment: AssessmentConfig, conversation: Conversation
+) -> None:
+    """Eight sockets at a time join, send a turn and leave, 200 times in all: the room
+    leaving and joining again never loses its live events, so every ack arrives."""
+    runtime = await _runtime(store, assessment, conversation, InProcessBroker())
+    runtime.pipeline.stopping = True  # the turns stay unanswered: the attempt stays open
+    acks: list[str] = []
+
+    async def cycle(number: int) -> None:
+        conn = Connection(
+            f"c{number}", _student(conversation), observer=False, outbox_bytes=1 << 20
+        )
+        ready = asyncio.Event()
+        conn.on_ready = ready.set
+        async with runtime.attach(conn):
+            await runtime.replay(conn, last_seq=0)
+            turn = Send(client_msg_id=ClientMsgId(f"t{number}"), content="4")
+            await runtime.submit_turn(conn, turn, allowed=True)
+            while not any(f["type"] == "ack" for f in map(orjson.loads, _drain(conn))):
+                ready.clear()
+                await ready.wait()
+        acks.append(turn.client_msg_id)
+
+    async with asyncio.timeout(TIMEOUT):
+        for start in range(0, 200, 8):
+            await asyncio.gather(*(cycle(n) for n in range(start, start + 8)))
+    assert len(acks) == 200
+    runtime.close()
 
 
 async def _runtime(

@@ -9,10 +9,10 @@ import pytest
 import redis.asyncio as redis
 
 from protocol.messages import AssistantDelta, MessageId, Progress
-from realtime.broker import Event
 from realtime.cluster import POOL_CONNECTIONS, open_cluster
-from realtime.lease import EXPIRIES, KEY, Leases
-from realtime.redis_broker import CHANNEL, PROCESS_CHANNEL, Control, RedisBroker
+from realtime.cluster.broker import Event
+from realtime.cluster.lease import EXPIRIES, KEY, Leases
+from realtime.cluster.redis_broker import CHANNEL, PROCESS_CHANNEL, Control, RedisBroker
 from tests.limits import TIMEOUT
 from tests.realtime.inbox import Inbox
 

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 
 from protocol.messages import AssistantEnd, AssistantStart, MessageId
 from realtime.cluster import Cluster, open_cluster
+from realtime.cluster.redis_broker import Control
 from realtime.conversation.ownership import Ownership
 from realtime.conversation.pipeline import Job, Pipeline
-from realtime.redis_broker import Control
 from tests.realtime.inbox import Inbox
 
 

@@ -12,15 +12,15 @@ from persistence.records import AssessmentConfig, Conversation
 from persistence.store import Store
 from protocol.messages import MessageId, Progress
 from realtime.auth import Identity
-from realtime.broker import Event, InProcessBroker
-from realtime.connection import Connection
+from realtime.cluster.broker import Event, InProcessBroker
 from realtime.conversation.reply import Streamer
 from realtime.conversation.room import Room
 from realtime.conversation.standing import Standing
 from realtime.conversation.transcript import Transcript
-from realtime.frames import message_frame
 from realtime.metrics import Metrics
 from realtime.settings import Settings
+from realtime.sockets.connection import Connection
+from realtime.sockets.frames import message_frame
 from tests.limits import TIMEOUT
 
 

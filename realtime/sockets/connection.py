@@ -33,7 +33,7 @@ from protocol.messages import (
     ServerPing,
 )
 from realtime.auth import Identity
-from realtime.broker import Event
+from realtime.cluster.broker import Event
 
 __all__ = ["Connection"]
 

@@ -24,8 +24,8 @@ from assessment.spec import AssessmentSpec, InvalidConfig
 from persistence.errors import NotFound
 from persistence.records import AssessmentConfig, Conversation
 from realtime.auth import AuthError, Identity, verify
-from realtime.frames import message_frame
 from realtime.hub import Hub
+from realtime.sockets.frames import message_frame
 
 __all__ = ["routes"]
 

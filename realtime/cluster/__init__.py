@@ -17,8 +17,8 @@ from collections.abc import AsyncIterator
 
 import redis.asyncio as redis
 
-from realtime.lease import Leases
-from realtime.redis_broker import RedisBroker
+from realtime.cluster.lease import Leases
+from realtime.cluster.redis_broker import RedisBroker
 
 __all__ = ["Cluster", "open_cluster"]
 

@@ -47,11 +47,11 @@ from protocol.messages import (
 )
 from protocol.session import Session
 from realtime.auth import AuthError, Identity, verify
-from realtime.connection import Connection
 from realtime.conversation import ConversationRuntime, Refused
 from realtime.hub import Hub
 from realtime.on_demand import OnDemand
 from realtime.settings import Settings
+from realtime.sockets.connection import Connection
 
 __all__ = ["conversation_socket"]
 

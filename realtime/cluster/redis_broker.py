@@ -30,7 +30,7 @@ from redis.exceptions import RedisError
 
 from protocol.codec import encode, parse_server_frame
 from protocol.errors import InvalidMessage
-from realtime.broker import Deliver, Event, InProcessBroker
+from realtime.cluster.broker import Deliver, Event, InProcessBroker
 from realtime.on_demand import OnDemand
 
 __all__ = ["RedisBroker"]

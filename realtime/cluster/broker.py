@@ -62,21 +62,25 @@ class InProcessBroker:
     """The broker of a single process: subscribers are called directly."""
 
     def __init__(self) -> None:
-        self._subscribers: dict[str, set[Deliver]] = {}
+        # Keyed by subscription, not by callback: a room that leaves and joins again
+        # subscribes the same bound method twice, and the first subscription's exit
+        # may come after the second's entry.
+        self._subscribers: dict[str, dict[object, Deliver]] = {}
 
     def publish(self, event: Event) -> None:
         # A copy: a subscriber may leave while this loop runs.
-        for deliver in tuple(self._subscribers.get(event.conversation_id, ())):
+        for deliver in tuple(self._subscribers.get(event.conversation_id, {}).values()):
             deliver(event)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, conversation_id: str, deliver: Deliver) -> AsyncIterator[None]:
-        subscribers = self._subscribers.setdefault(conversation_id, set())
-        subscribers.add(deliver)
+        subscription = object()
+        self._subscribers.setdefault(conversation_id, {})[subscription] = deliver
         try:
             yield
         finally:
-            subscribers.discard(deliver)
+            subscribers = self._subscribers[conversation_id]
+            del subscribers[subscription]
             if not subscribers:
                 del self._subscribers[conversation_id]
 

@@ -1,0 +1,1 @@
+"""The HTTP side: the JSON API, and the widget's files and the demo page."""

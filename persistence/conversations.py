@@ -26,8 +26,8 @@ from persistence.records import (
     MessageId,
     from_row,
 )
+from persistence.schema import MAX_SEQ, conversations
 from persistence.schema import conversation_messages as messages
-from persistence.schema import conversations
 from persistence.turns import (
     Appended,
     AppendMessage,
@@ -151,6 +151,8 @@ class ConversationStore:
         self, conversation_id: str, after_seq: int, limit: int
     ) -> list[Message]:
         """The newest ``limit`` messages with ``seq > after_seq``, in seq order."""
+        if after_seq >= MAX_SEQ:
+            return []
         query = (
             select(messages)
             .where(messages.c.conversation_id == conversation_id, messages.c.seq > after_seq)
@@ -198,6 +200,8 @@ class ConversationStore:
         self, conversation_id: str, after_seq: int = 0, limit: int = 1000
     ) -> list[Message]:
         """Up to ``limit`` messages with ``seq > after_seq``, in seq order."""
+        if after_seq >= MAX_SEQ:
+            return []
         query = (
             select(messages)
             .where(messages.c.conversation_id == conversation_id, messages.c.seq > after_seq)

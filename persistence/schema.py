@@ -38,6 +38,7 @@ __all__ = [
     "ASSESSMENT_TYPES",
     "CONVERSATION_STATUSES",
     "GRADING_SCHEMAS",
+    "MAX_SEQ",
     "MESSAGE_ROLES",
     "MESSAGE_STATUSES",
     "Json",
@@ -52,6 +53,9 @@ __all__ = [
 ]
 
 ASSESSMENT_TYPES = ("chat", "flashcards", "fill_blank")
+# The highest seq a message can have: seq is an INTEGER, 32 bits on PostgreSQL. A client
+# position beyond it (a hello's last_seq, a page's after_seq) is past every message.
+MAX_SEQ = 2**31 - 1
 GRADING_SCHEMAS = ("mastery", "percentage", "engagement")
 CONVERSATION_STATUSES = ("active", "completed", "abandoned")
 MESSAGE_ROLES = ("user", "assistant", "system")

@@ -78,6 +78,9 @@ def parse_client_frame(text: str, *, max_content: int = DEFAULT_MAX_CONTENT) -> 
     parse = _PARSERS.get(kind)
     if parse is None:
         raise InvalidMessage(BAD_FRAME, f"unknown frame type {kind!r}", ref=kind)
+    # NUL reaches JSON only escaped; the substring test keeps the scan off the hot path.
+    if "\\u0000" in text:
+        _refuse_nul(kind, value)
     return parse(value, max_content)
 
 
@@ -138,6 +141,21 @@ def _cancel(value: Mapping[str, Any], _max: int) -> Cancel:
     if not isinstance(message_id, str) or not message_id:
         raise InvalidMessage(BAD_FRAME, "cancel.message_id must be a string", ref="cancel")
     return Cancel(message_id=MessageId(message_id))
+
+
+def _refuse_nul(kind: str, value: Mapping[str, Any]) -> None:
+    """Refuse a frame with NUL in a string field: no database stores it as text, and no
+    id or answer has one."""
+    for field, content in value.items():
+        if isinstance(content, str) and "\x00" in content:
+            client_msg_id = value.get("client_msg_id")
+            valid_id = (
+                isinstance(client_msg_id, str)
+                and 1 <= len(client_msg_id) <= MAX_CLIENT_MSG_ID
+                and "\x00" not in client_msg_id
+            )
+            ref = client_msg_id if valid_id and kind == "send" else kind
+            raise InvalidMessage(BAD_FRAME, f"{kind}.{field} must not contain NUL", ref)
 
 
 def _complete(_value: Mapping[str, Any], _max: int) -> Complete:

@@ -20,6 +20,7 @@ from realtime.cluster.broker import InProcessBroker
 from realtime.demo import seed_demo
 from realtime.gc_tuning import tune_garbage_collector
 from realtime.hub import Hub
+from realtime.keys import check_secrets
 from realtime.metrics import Metrics
 from realtime.settings import Settings
 from realtime.sockets.websocket import conversation_socket
@@ -31,8 +32,13 @@ logger = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
-    """Build the application; the database is migrated and opened at start-up."""
+    """Build the application; the database is migrated and opened at start-up.
+
+    Raises:
+        UnsafeSecret: the token secrets are missing or too short.
+    """
     settings = settings or Settings.from_env()
+    check_secrets(settings.secrets)
     metrics = Metrics()
 
     @contextlib.asynccontextmanager

@@ -8,8 +8,9 @@ WebSocket ``hello`` and the HTTP API (``Authorization: Bearer``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 
@@ -18,6 +19,8 @@ __all__ = ["ALGORITHM", "INSTRUCTOR", "LEARNER", "AuthError", "Identity", "mint"
 ALGORITHM = "HS256"
 LEARNER = "Learner"
 INSTRUCTOR = "Instructor"
+# Ids in claims are stored in rows and named in logs: LMS ids are far shorter.
+MAX_CLAIM_CHARS = 255
 
 
 class AuthError(Exception):
@@ -32,6 +35,7 @@ class Identity:
     course_id: str
     platform_id: str
     roles: frozenset[str]
+    expires_at: float = float("inf")  # the token's exp (seconds since the epoch)
 
     @property
     def is_instructor(self) -> bool:
@@ -42,20 +46,14 @@ class Identity:
         return LEARNER in self.roles
 
 
-def verify(token: str, secret: str) -> Identity:
-    """The identity a token carries.
+def verify(token: str, secrets: Sequence[str]) -> Identity:
+    """The identity a token carries, signed with any of ``secrets``.
 
     Raises:
-        AuthError: saying what is wrong with the token.
+        AuthError: saying what is wrong with the token, in the protocol's words (never
+            the JWT library's, which change between its versions).
     """
-    try:
-        claims = jwt.decode(
-            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
-        )
-    except jwt.ExpiredSignatureError:
-        raise AuthError("token expired") from None
-    except jwt.InvalidTokenError as error:
-        raise AuthError(f"invalid token: {error}") from None
+    claims = _claims(token, secrets)
     roles = claims.get("roles")
     if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
         raise AuthError("invalid token: roles must be a list of strings")
@@ -63,12 +61,40 @@ def verify(token: str, secret: str) -> Identity:
     for name, value in fields.items():
         if not isinstance(value, str) or not value:
             raise AuthError(f"invalid token: {name} must be a non-empty string")
+        if "\x00" in value:
+            raise AuthError(f"invalid token: {name} must not contain NUL")
+        if len(value) > MAX_CLAIM_CHARS:
+            raise AuthError(f"invalid token: {name} must be at most {MAX_CLAIM_CHARS} characters")
     return Identity(
         user_id=claims["sub"],
         course_id=claims["course"],
         platform_id=claims["platform"],
         roles=frozenset(roles),
+        expires_at=float(claims["exp"]),
     )
+
+
+def _claims(token: str, secrets: Sequence[str]) -> dict[str, Any]:
+    """The claims of a token signed by one of ``secrets`` (tried in order)."""
+    for secret in secrets:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
+            )
+        except jwt.InvalidSignatureError:
+            continue  # signed with another of the secrets, perhaps
+        except jwt.ExpiredSignatureError:
+            raise AuthError("token expired") from None
+        except jwt.MissingRequiredClaimError as missing:
+            raise AuthError(f"invalid token: no {missing.claim} claim") from None
+        except jwt.InvalidAlgorithmError:
+            raise AuthError(f"invalid token: only {ALGORITHM} is accepted") from None
+        except jwt.ImmatureSignatureError:
+            raise AuthError("invalid token: not valid yet") from None
+        except jwt.InvalidTokenError:
+            raise AuthError("invalid token: malformed") from None
+        return claims
+    raise AuthError("invalid token: bad signature")
 
 
 def mint(

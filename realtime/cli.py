@@ -14,6 +14,7 @@ from persistence import migrate
 from persistence.database import Database, database_url_from_env
 from realtime.app import create_app
 from realtime.auth import INSTRUCTOR, LEARNER, mint
+from realtime.keys import UnsafeSecret, check_secrets, demo_secret
 from realtime.loadtest import LoadConfig, format_report, run_loadtest, write_json
 from realtime.logs import configure_logging
 from realtime.server import Server, uvicorn_config
@@ -84,6 +85,14 @@ def _serve(args: argparse.Namespace) -> int:
     if args.demo:
         settings = dataclasses.replace(settings, demo=True)
     configure_logging()
+    if settings.demo and not settings.secrets:
+        secret = demo_secret(settings.database_url, create=True)
+        settings = dataclasses.replace(settings, secrets=(secret,) if secret else ())
+    try:
+        check_secrets(settings.secrets)
+    except UnsafeSecret as unsafe:
+        sys.stderr.write(f"tutorchat: {unsafe}\n")
+        return 2
     app = create_app(settings)
     config = uvicorn_config(app, settings, host=args.host, port=args.port, log_config=None)
     Server(config).run()
@@ -104,9 +113,11 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    secret = _minting_secret()
+    if secret is None:
+        return 2
     token = mint(
-        settings.secret,
+        secret,
         user_id=args.user,
         course_id=args.course,
         platform_id=args.platform,
@@ -118,9 +129,12 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def _loadtest(args: argparse.Namespace) -> int:
+    secret = args.secret or _minting_secret()
+    if secret is None:
+        return 2
     config = LoadConfig(
         urls=tuple(url.strip().rstrip("/") for url in args.url.split(",") if url.strip()),
-        secret=args.secret or Settings.from_env().secret,
+        secret=secret,
         scenario=args.scenario,
         students=args.students,
         duration=args.duration,
@@ -135,3 +149,18 @@ def _loadtest(args: argparse.Namespace) -> int:
     if args.json:
         write_json(report, args.json)
     return 0
+
+
+def _minting_secret() -> str | None:
+    """The secret to sign with: TUTORCHAT_SECRET's first, else the demo server's beside
+    its database; None (said on stderr) if there is neither."""
+    settings = Settings.from_env()
+    if settings.secrets:
+        return settings.signing_secret
+    secret = demo_secret(settings.database_url, create=False)
+    if secret is None:
+        sys.stderr.write(
+            "tutorchat: TUTORCHAT_SECRET is not set, and no demo server has made a secret "
+            "beside the database\n"
+        )
+    return secret

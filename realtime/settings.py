@@ -10,8 +10,6 @@ from persistence.database import database_url_from_env
 
 __all__ = ["Settings"]
 
-DEV_SECRET = "tutorchat-development-secret-change-me-in-production-0123456789abcdef"
-
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
@@ -25,7 +23,7 @@ class Settings:
     database_pool_size: int = 10
     redis_url: str = ""
     lease_seconds: float = 5.0
-    secret: str = DEV_SECRET
+    secrets: tuple[str, ...] = ()  # TUTORCHAT_SECRET, comma-separated; the first signs
     allowed_origins: tuple[str, ...] = ()
     max_frame_bytes: int = 64 * 1024
     max_content_chars: int = 8000
@@ -44,6 +42,13 @@ class Settings:
     per_message_deflate: bool = False
     demo: bool = False
 
+    @property
+    def signing_secret(self) -> str:
+        """The secret that signs the tokens this server mints (the first)."""
+        if not self.secrets:
+            raise LookupError("no TUTORCHAT_SECRET")
+        return self.secrets[0]
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``env`` (by default the process environment)."""
@@ -52,19 +57,20 @@ class Settings:
         if "DATABASE_URL" in env:
             values["database_url"] = database_url_from_env(env["DATABASE_URL"])
         for field in dataclasses.fields(cls):
-            name = (
-                field.name.upper()
-                if field.name in _UNPREFIXED
-                else f"TUTORCHAT_{field.name.upper()}"
-            )
+            name = _ENV_NAMES.get(field.name, f"TUTORCHAT_{field.name.upper()}")
             if field.name == "database_url" or name not in env:
                 continue
             values[field.name] = _parse(field.type, env[name], name)
         return cls(**values)  # type: ignore[arg-type]
 
 
-# Settings named as the services' own conventions have them, without TUTORCHAT_.
-_UNPREFIXED = {"database_pool_size", "redis_url"}
+# Settings named as the services' own conventions have them, without TUTORCHAT_, and
+# the secrets, named in the singular as most deployments have one.
+_ENV_NAMES = {
+    "database_pool_size": "DATABASE_POOL_SIZE",
+    "redis_url": "REDIS_URL",
+    "secrets": "TUTORCHAT_SECRET",
+}
 
 
 def _parse(kind: object, raw: str, name: str) -> object:

@@ -14,6 +14,7 @@ import bisect
 import contextlib
 import itertools
 import logging
+import secrets
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -80,8 +81,11 @@ async def conversation_socket(websocket: WebSocket) -> None:
     session = Session(f"ws-{next(_ids)}", max_content=settings.max_content_chars)
     try:
         hello = await _hello(websocket, session, settings)
-        identity = verify(hello.token, settings.secret)
-        runtime = await hub.runtime(websocket.path_params["conversation_id"])
+        identity = verify(hello.token, settings.secrets)
+        conversation_id = websocket.path_params["conversation_id"]
+        if "\x00" in conversation_id:
+            raise NotFound("no conversation id has NUL")
+        runtime = await hub.runtime(conversation_id)
     except ProtocolViolation as violation:
         await _close(websocket, violation.close_code, str(violation))
         return
@@ -293,7 +297,6 @@ class _Heartbeat:
         self._settings = settings
         self._loop = asyncio.get_running_loop()
         self._waiting: str | None = None
-        self._nonces = itertools.count(1)
         self._timer = self._loop.call_later(settings.heartbeat_interval, self._ping)
 
     def answered(self, nonce: object) -> None:
@@ -306,7 +309,9 @@ class _Heartbeat:
         self._timer.cancel()
 
     def _ping(self) -> None:
-        self._waiting = f"hb-{next(self._nonces)}"
+        # Unpredictable (the protocol says so): a client that could foresee nonces could
+        # answer pings without reading, and hold a socket whose outbox never drains.
+        self._waiting = secrets.token_hex(8)
         self._conn.send(ServerPing(nonce=self._waiting))
         self._timer = self._loop.call_later(self._settings.heartbeat_timeout, self._expired)
 

@@ -57,6 +57,7 @@ def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         hub: Hub = request.app.state.hub
         try:
+            _refuse_nul(request)
             return await handler(request, hub, _identity(request, hub))
         except ApiError as error:
             return JSON({"error": str(error)}, status_code=error.status)
@@ -75,9 +76,27 @@ def _identity(request: Request, hub: Hub) -> Identity:
     if scheme.lower() != "bearer" or not token:
         raise ApiError(401, "missing bearer token")
     try:
-        return verify(token.strip(), hub.settings.secret)
+        return verify(token.strip(), hub.settings.secrets)
     except AuthError as error:
         raise ApiError(401, str(error)) from None
+
+
+def _refuse_nul(request: Request) -> None:
+    """No id, query or stored text has NUL, and PostgreSQL refuses it in text."""
+    for where, values in (("path", request.path_params), ("query", request.query_params)):
+        for name, value in values.items():
+            if "\x00" in name or "\x00" in str(value):
+                raise ApiError(422, f"{where} parameters must not contain NUL")
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
 
 
 def _instructor(identity: Identity, course_id: str | None = None) -> None:
@@ -94,6 +113,8 @@ async def _body(request: Request) -> dict[str, Any]:
         raise ApiError(400, "the body is not JSON") from None
     if not isinstance(body, dict):
         raise ApiError(422, "the body must be a JSON object")
+    if _has_nul(body):
+        raise ApiError(422, "the body must not contain NUL")
     return body
 
 

@@ -73,7 +73,7 @@ async def demo_visitor(request: Request) -> JSONResponse:
     hub: Hub = request.app.state.hub
     user = f"visitor-{secrets.token_hex(8)}"
     token = mint(
-        hub.settings.secret,
+        hub.settings.signing_secret,
         user_id=user,
         course_id=DEMO_COURSE,
         platform_id=DEMO_PLATFORM,

@@ -190,7 +190,37 @@ BAD: list[tuple[str, str, str | None, str]] = [
         "pong",
         "pong.nonce must be a string or a number",
     ),
+    (
+        '{"type": "send", "client_msg_id": "c1", "content": "a\\u0000b"}',
+        "bad_frame",
+        "c1",
+        "send.content must not contain NUL",
+    ),
+    (
+        '{"type": "send", "client_msg_id": "c\\u0000", "content": "x"}',
+        "bad_frame",
+        "send",
+        "send.client_msg_id must not contain NUL",
+    ),
+    (
+        '{"type": "cancel", "message_id": "\\u0000"}',
+        "bad_frame",
+        "cancel",
+        "cancel.message_id must not contain NUL",
+    ),
+    (
+        '{"type": "ping", "nonce": "\\u0000"}',
+        "bad_frame",
+        "ping",
+        "ping.nonce must not contain NUL",
+    ),
 ]
+
+
+def test_a_backslash_u_typed_by_a_student_is_not_a_nul() -> None:
+    """The text backslash-u-0000 (escaped in JSON) is content like any other."""
+    frame = parse_client_frame('{"type": "send", "client_msg_id": "c1", "content": "\\\\u0000"}')
+    assert isinstance(frame, Send) and frame.content == "\\u0000"
 
 
 @pytest.mark.parametrize(("text", "code", "ref", "message"), BAD)

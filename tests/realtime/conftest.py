@@ -18,7 +18,7 @@ def settings(database_url: str) -> Settings:
     """Settings of a server on the test database, heartbeats out of the way."""
     return Settings(
         database_url=database_url,
-        secret=SECRET,
+        secrets=(SECRET,),
         allowed_origins=("http://allowed.example",),
         heartbeat_interval=3600,
         shutdown_grace=0.5,

@@ -52,7 +52,7 @@ class Running:
 
     def token(self, user: str, course: str = "course-1", *roles: str, platform: str = "lms") -> str:
         return mint(
-            self.settings.secret,
+            self.settings.signing_secret,
             user_id=user,
             course_id=course,
             platform_id=platform,

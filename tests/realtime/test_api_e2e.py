@@ -131,6 +131,31 @@ async def test_messages_page_by_seq(run: Running) -> None:
     assert [m["seq"] for m in page["messages"]] == [3, 4]
     for query in ("limit=0", "limit=5000", "after_seq=x"):
         assert (await api(run, "GET", f"{base}?{query}", run.token("s1"))).status_code == 422
+    # Past every seq the column can hold: an empty page, on PostgreSQL too.
+    beyond = await api(run, "GET", f"{base}?after_seq={2**31}", run.token("s1"))
+    assert (beyond.status_code, beyond.json()) == (200, {"messages": []})
+
+
+async def test_nul_is_refused_in_bodies_paths_and_queries(run: Running) -> None:
+    """422 with a message, never a database error (PostgreSQL refuses NUL in text)."""
+    teacher = _teacher(run)
+    body = BODY | {"resource_link_id": "link\x00nul"}
+    refused = await api(run, "PUT", "/api/assessments", teacher, body)
+    assert (refused.status_code, refused.json()) == (
+        422,
+        {"error": "the body must not contain NUL"},
+    )
+    nested = BODY | {"ai_config": {"items": [{"id": "i\x00", "text": "___", "answers": ["a"]}]}}
+    assert (await api(run, "PUT", "/api/assessments", teacher, nested)).status_code == 422
+    path = await api(run, "GET", "/api/conversations/ab%00cd", run.token("s1"))
+    assert (path.status_code, path.json()) == (
+        422,
+        {"error": "path parameters must not contain NUL"},
+    )
+    assessment = await create_assessment(run, "fill_blank", "mastery", FILL_BLANK)
+    conversation = await open_conversation(run, assessment, "s1")
+    query = await api(run, "GET", f"/api/conversations/{conversation}/messages?x=%00", teacher)
+    assert query.status_code == 422
 
 
 async def test_progress_and_analytics_for_instructors_of_the_course(run: Running) -> None:

@@ -58,6 +58,8 @@ ERRORS = [
     ('{"type": "send", "client_msg_id": "c1", "content": "' + "x" * 8001 + '"}', "too_long", "c1"),
     ('{"type": "cancel", "message_id": 3}', "bad_frame", "cancel"),
     ('{"type": "cancel", "message_id": "nope"}', "unknown_message", "cancel"),
+    ('{"type": "send", "client_msg_id": "c1", "content": "a\\u0000b"}', "bad_frame", "c1"),
+    ('{"type": "cancel", "message_id": "m\\u0000"}', "bad_frame", "cancel"),
 ]
 
 
@@ -69,6 +71,19 @@ async def test_refused_frames_get_errors_and_the_socket_stays_open(strict: Runni
         error = (await client.until(of_type("error")))[-1]
         assert (error["code"], error["ref"]) == (code, ref), text[:60]
     await _still_works(client)
+
+
+@pytest.mark.parametrize("last_seq", [2**31, 2**63 - 1])
+async def test_a_last_seq_beyond_any_seq_replays_nothing_and_goes_live(
+    run: Running, last_seq: int
+) -> None:
+    """A position past what the seq column holds (on either engine) is past the head."""
+    conversation = await _conversation(run)
+    client = await Client.connect(run, conversation, run.token("student-1"), last_seq=last_seq)
+    welcome = (await client.until(of_type("welcome")))[-1]
+    assert welcome["replay"] == 0
+    await client.send({"type": "send", "client_msg_id": "c1", "content": "Lyon"})
+    await client.until(of_type("assistant.end"))
 
 
 async def test_the_21st_refused_frame_in_a_minute_closes(strict: Running) -> None:
@@ -102,7 +117,7 @@ def _expired(run: Running) -> str:
         "roles": ["Learner"],
         "exp": datetime.now(UTC) - timedelta(minutes=1),
     }
-    return jwt.encode(claims, run.settings.secret, algorithm="HS256")
+    return jwt.encode(claims, run.settings.signing_secret, algorithm="HS256")
 
 
 @pytest.mark.parametrize(

@@ -84,7 +84,7 @@ async def test_a_slow_consumer_is_closed_and_resumes_with_nothing_lost(
 async def test_heartbeat_closes_a_silent_client_and_keeps_an_answering_one(
     settings: Settings,
 ) -> None:
-    """Pings come every interval; no pong in time closes 4408."""
+    """Pings with random nonces come every interval; no pong in time closes 4408."""
     settings = dataclasses.replace(settings, heartbeat_interval=0.1, heartbeat_timeout=0.2)
     async with running(settings) as run:
         assessment = await create_assessment(run, "fill_blank", "mastery", FILL_BLANK)
@@ -92,10 +92,14 @@ async def test_heartbeat_closes_a_silent_client_and_keeps_an_answering_one(
         token = run.token("student-1")
         silent = await Client.connect(run, conversation, token)
         answering = await Client.connect(run, conversation, token)
+        nonces = []
         for _ in range(3):
             ping = (await answering.until(of_type("ping")))[-1]
+            nonces.append(ping["nonce"])
             await answering.send({"type": "pong", "nonce": ping["nonce"]})
         assert await silent.closed() == 4408
+        # Unpredictable: 64 random bits each, not a counter a client could answer unread.
+        assert len(set(nonces)) == 3 and all(len(bytes.fromhex(n)) == 8 for n in nonces)
         ping = (await answering.until(of_type("ping")))[-1]
         await answering.send({"type": "pong", "nonce": ping["nonce"]})
         await answering.send({"type": "ping", "nonce": "still-here"})

@@ -9,7 +9,7 @@ from tests.realtime.harness import Running
 def _config(run: Running, scenario: str, **options: float) -> LoadConfig:
     return LoadConfig(
         urls=(run.base_url,),
-        secret=run.settings.secret,
+        secret=run.settings.signing_secret,
         scenario=scenario,
         students=int(options.pop("students", 4)),
         duration=options.pop("duration", 0.5),

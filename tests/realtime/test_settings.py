@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from realtime.auth import verify
-from realtime.settings import DEV_SECRET, Settings
+from realtime.settings import Settings
 from tests.limits import TIMEOUT
 
 
@@ -20,7 +20,7 @@ def test_settings_are_read_by_type() -> None:
         {
             "DATABASE_URL": "postgresql://db/x",
             "DATABASE_POOL_SIZE": "4",
-            "TUTORCHAT_SECRET": "s" * 40,
+            "TUTORCHAT_SECRET": f"{'n' * 40}, {'o' * 40}",
             "TUTORCHAT_ALLOWED_ORIGINS": "https://a.example, https://b.example",
             "TUTORCHAT_COALESCE_SECONDS": "0.05",
             "TUTORCHAT_DEMO": "yes",
@@ -33,12 +33,17 @@ def test_settings_are_read_by_type() -> None:
     assert settings.coalesce_seconds == 0.05
     assert (settings.demo, settings.per_message_deflate) == (True, False)
     assert settings.replay_cap == 1000
+    assert settings.secrets == ("n" * 40, "o" * 40)
+    assert settings.signing_secret == "n" * 40
 
 
 def test_a_bad_value_names_its_variable() -> None:
     """An unreadable number says which variable holds it."""
     with pytest.raises(ValueError, match="TUTORCHAT_REPLAY_CAP: cannot read 'many' as int"):
         Settings.from_env({"TUTORCHAT_REPLAY_CAP": "many"})
+
+
+SECRET = "token-command-secret-" + "t" * 40
 
 
 async def test_the_token_command_prints_a_valid_token() -> None:
@@ -53,11 +58,11 @@ async def test_the_token_command_prints_a_valid_token() -> None:
         "c1",
         "--role",
         "Instructor",
-        env=os.environ | {"TUTORCHAT_SECRET": DEV_SECRET},
+        env=os.environ | {"TUTORCHAT_SECRET": SECRET},
         stdout=asyncio.subprocess.PIPE,
     )
     output, _ = await asyncio.wait_for(child.communicate(), TIMEOUT)
-    identity = verify(output.decode().strip(), DEV_SECRET)
+    identity = verify(output.decode().strip(), [SECRET])
     assert (identity.user_id, identity.course_id, identity.roles) == (
         "alice",
         "c1",

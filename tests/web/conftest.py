@@ -124,7 +124,7 @@ def settings(database_url: str, course: tuple[CoursePage, str]) -> Settings:
     """A server on the test database that lets the course site's pages connect."""
     return Settings(
         database_url=database_url,
-        secret="widget-secret-" + "w" * 64,
+        secrets=("widget-secret-" + "w" * 64,),
         allowed_origins=(course[1],),
         heartbeat_interval=3600,
         shutdown_grace=0.2,

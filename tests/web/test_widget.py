@@ -62,7 +62,7 @@ async def test_a_fill_blank_session_runs_to_completion_in_the_demo_page(
 ) -> None:
     """The demo page: pick an assessment, answer by keyboard alone, see the result; the
     database holds every turn in order."""
-    settings = Settings(database_url=database_url, secret="w" * 64, demo=True)
+    settings = Settings(database_url=database_url, secrets=("w" * 64,), demo=True)
     async with running(settings) as demo:
         await page.goto(demo.base_url + "/")
         await page.get_by_role("button", name="World geography").click()

@@ -88,7 +88,7 @@ async def _opened(store: Store, conversation: Conversation) -> None:
     await store.conversations.finish_message(opening.id, "Hi", "complete")
 
 
-@pytest.mark.parametrize("last_seq", [0, 1, 50])
+@pytest.mark.parametrize("last_seq", [0, 1, 50, 2**31 - 1, 2**31, 2**62])
 async def test_a_join_replays_what_the_client_lacks(
     store: Store, assessment: AssessmentConfig, conversation: Conversation, last_seq: int
 ) -> None:

@@ -11,18 +11,41 @@ stream cut short, or a timeout: to connect, to the first token, or between token
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
-import os
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import httpx
 
-from assessment.spec import LLMSettings
-
-__all__ = ["ChatClient", "ChatMessage", "LLMError", "LLMProtocolError", "LLMTimeout"]
+__all__ = ["ChatClient", "ChatMessage", "LLMError", "LLMProtocolError", "LLMSettings", "LLMTimeout"]
 
 ChatMessage = dict[str, str]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class LLMSettings:
+    """One OpenAI-compatible chat completions endpoint and model, as the operator
+    configured it (an assessment only names the provider).
+
+    Attributes:
+        base_url: e.g. ``https://api.example.com/v1`` or ``http://127.0.0.1:11434/v1``.
+        model: the model name the endpoint expects.
+        api_key: the key sent as a bearer token, if the endpoint needs one.
+        temperature: sampling temperature of the tutor's replies.
+        max_tokens: the longest reply.
+        connect_timeout, first_token_timeout, idle_timeout: seconds to connect, to the
+            first streamed token, and between tokens.
+    """
+
+    base_url: str
+    model: str
+    api_key: str | None = dataclasses.field(default=None, repr=False)
+    temperature: float = 0.3
+    max_tokens: int = 400
+    connect_timeout: float = 5.0
+    first_token_timeout: float = 20.0
+    idle_timeout: float = 20.0
 
 
 class LLMError(Exception):
@@ -152,8 +175,7 @@ class ChatClient:
 
     @property
     def _headers(self) -> dict[str, str]:
-        env = self.settings.api_key_env
-        key = os.environ.get(env) if env else None
+        key = self.settings.api_key
         return {"Authorization": f"Bearer {key}"} if key else {}
 
     @property

@@ -17,7 +17,7 @@ item before the tutor explains and moves on, default 2; for flashcards, how many
 a missed card is shown in a session); ``retry_rounds`` (under ``mastery``, how many
 times an item missed that way comes back later, default 1); ``min_words`` (chat: fewer
 words than this is not a substantive answer, default 3); ``llm`` (chat only: see
-:class:`LLMSettings`).
+:class:`LLMChoice`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ __all__ = [
     "InvalidConfig",
     "Item",
     "KeyPoint",
-    "LLMSettings",
+    "LLMChoice",
     "Objective",
 ]
 
@@ -92,28 +92,22 @@ Item = FillBlankItem | Flashcard | Objective
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class LLMSettings:
-    """An OpenAI-compatible chat completions endpoint (``ai_config.llm``).
+class LLMChoice:
+    """Which of the operator's LLM providers a chat assessment speaks through
+    (``ai_config.llm``): by name, never by an endpoint or a key, which are the
+    operator's configuration.
 
     Attributes:
-        base_url: e.g. ``https://api.example.com/v1`` or ``http://127.0.0.1:11434/v1``.
-        model: the model name the endpoint expects.
-        api_key_env: the environment variable holding the API key, if one is needed
-            (keys are never stored in the configuration).
+        provider: the provider's name in the server's settings.
+        model: one of that provider's models.
         temperature: sampling temperature of the tutor's replies.
         max_tokens: the longest reply.
-        connect_timeout, first_token_timeout, idle_timeout: seconds to connect, to the
-            first streamed token, and between tokens.
     """
 
-    base_url: str
+    provider: str
     model: str
-    api_key_env: str | None = None
     temperature: float = 0.3
     max_tokens: int = 400
-    connect_timeout: float = 5.0
-    first_token_timeout: float = 20.0
-    idle_timeout: float = 20.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,7 +122,7 @@ class AssessmentSpec:
     max_attempts: int = 2
     retry_rounds: int = 1
     min_words: int = 3
-    llm: LLMSettings | None = None
+    llm: LLMChoice | None = None
 
     @classmethod
     def from_config(
@@ -222,21 +216,26 @@ def _key_point(raw: Any, where: str) -> KeyPoint:
     return KeyPoint(text=_text(point, "text", where), accept=_texts(point, "accept", where))
 
 
-def _llm(raw: Mapping[str, Any], where: str) -> LLMSettings:
-    defaults = LLMSettings(base_url="", model="")
-    return LLMSettings(
-        base_url=_text(raw, "base_url", where).rstrip("/"),
+# Fields an instructor may set in ``ai_config.llm``; where a request goes, with which key
+# and for how long it may wait, are the operator's.
+_LLM_FIELDS = ("provider", "model", "temperature", "max_tokens")
+
+
+def _llm(raw: Mapping[str, Any], where: str) -> LLMChoice:
+    for key in raw:
+        if key not in _LLM_FIELDS:
+            raise InvalidConfig(
+                f"{where}.{key}: not a field of an assessment; endpoints, keys and timeouts "
+                "are the operator's provider settings (choose one by name with provider)"
+            )
+    defaults = LLMChoice(provider="", model="")
+    return LLMChoice(
+        provider=_text(raw, "provider", where),
         model=_text(raw, "model", where),
-        api_key_env=_optional_text(raw, "api_key_env", where),
         temperature=_number(
             f"{where}.temperature", raw.get("temperature", defaults.temperature), 0, 2
         ),
         max_tokens=_count(raw, "max_tokens", defaults.max_tokens, low=1, where=where),
-        connect_timeout=_seconds(raw, "connect_timeout", defaults.connect_timeout, where),
-        first_token_timeout=_seconds(
-            raw, "first_token_timeout", defaults.first_token_timeout, where
-        ),
-        idle_timeout=_seconds(raw, "idle_timeout", defaults.idle_timeout, where),
     )
 
 
@@ -307,7 +306,3 @@ def _count(
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise InvalidConfig(f"{name}: must be a whole number of at least {low}")
     return value
-
-
-def _seconds(raw: Mapping[str, Any], key: str, default: float, where: str) -> float:
-    return _number(f"{where}.{key}", raw.get(key, default), 0.001, 3600)

@@ -21,6 +21,7 @@ from realtime.demo import seed_demo
 from realtime.gc_tuning import tune_garbage_collector
 from realtime.hub import Hub
 from realtime.keys import check_secrets
+from realtime.llm_providers import load_providers
 from realtime.metrics import Metrics
 from realtime.settings import Settings
 from realtime.sockets.websocket import conversation_socket
@@ -35,10 +36,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """Build the application; the database is migrated and opened at start-up.
 
     Raises:
-        UnsafeSecret: the token secrets are missing or too short.
+        ConfigError: a setting it cannot run with (the secrets missing or too short, the
+            LLM providers unreadable).
     """
     settings = settings or Settings.from_env()
     check_secrets(settings.secrets)
+    providers = load_providers(settings.llm_providers)
     metrics = Metrics()
 
     @contextlib.asynccontextmanager
@@ -57,7 +60,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     )
                     logger.info("process %s, events through Redis", cluster.process_id)
                 broker = InProcessBroker() if cluster is None else cluster.broker
-                hub = Hub(store, broker, settings, metrics, cluster)
+                hub = Hub(store, broker, settings, metrics, cluster, providers=providers)
                 await hub.start()
                 app.state.hub = hub
                 tune_garbage_collector()

@@ -14,11 +14,11 @@ from persistence import migrate
 from persistence.database import Database, database_url_from_env
 from realtime.app import create_app
 from realtime.auth import INSTRUCTOR, LEARNER, mint
-from realtime.keys import UnsafeSecret, check_secrets, demo_secret
+from realtime.keys import demo_secret
 from realtime.loadtest import LoadConfig, format_report, run_loadtest, write_json
 from realtime.logs import configure_logging
 from realtime.server import Server, uvicorn_config
-from realtime.settings import Settings
+from realtime.settings import ConfigError, Settings
 
 __all__ = ["main"]
 
@@ -89,11 +89,10 @@ def _serve(args: argparse.Namespace) -> int:
         secret = demo_secret(settings.database_url, create=True)
         settings = dataclasses.replace(settings, secrets=(secret,) if secret else ())
     try:
-        check_secrets(settings.secrets)
-    except UnsafeSecret as unsafe:
-        sys.stderr.write(f"tutorchat: {unsafe}\n")
+        app = create_app(settings)
+    except ConfigError as wrong:
+        sys.stderr.write(f"tutorchat: {wrong}\n")
         return 2
-    app = create_app(settings)
     config = uvicorn_config(app, settings, host=args.host, port=args.port, log_config=None)
     Server(config).run()
     return 0

@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 
 from assessment.generation import approved_items
 from assessment.llm import ChatClient
-from assessment.spec import AssessmentSpec
+from assessment.spec import AssessmentSpec, InvalidConfig
 from assessment.tutor import Tutor
 from persistence.errors import NotFound
 from persistence.records import AssessmentConfig, Conversation
@@ -31,6 +31,7 @@ from protocol.errors import CLOSE_SERVER_RESTART
 from realtime.cluster import Cluster
 from realtime.cluster.broker import Broker
 from realtime.conversation import ConversationRuntime, Refused
+from realtime.llm_providers import Providers
 from realtime.metrics import Metrics
 from realtime.settings import Settings
 
@@ -49,6 +50,7 @@ class Hub:
         metrics: the process's metrics.
         cluster: the other processes of the deployment, if any (its broker is then
             the broker).
+        providers: the LLM providers the operator configured.
     """
 
     def __init__(
@@ -58,8 +60,11 @@ class Hub:
         settings: Settings,
         metrics: Metrics,
         cluster: Cluster | None = None,
+        *,
+        providers: Providers | None = None,
     ) -> None:
         self.store = store
+        self.providers = providers or Providers()
         self.broker = broker
         self.cluster = cluster
         self.settings = settings
@@ -205,8 +210,20 @@ class Hub:
             ai_config=config.ai_config,
             extra_items=approved_items(contents, config.assessment_type),
         )
-        llm = None if spec.llm is None else ChatClient(spec.llm, http=self._http)
-        return Tutor(spec, llm=llm)
+        return Tutor(spec, llm=self.chat_client(spec, config.id))
+
+    def chat_client(self, spec: AssessmentSpec, config_id: str) -> ChatClient | None:
+        """The client of the provider the assessment chose, if it chose one the server
+        has; else None, and the tutor is the built-in one (a provider removed since, or
+        an assessment stored before providers were the operator's)."""
+        if spec.llm is None:
+            return None
+        try:
+            endpoint = self.providers.resolve(spec.llm)
+        except InvalidConfig as missing:
+            logger.warning("built-in tutor instead: %s", missing, extra={"assessment": config_id})
+            return None
+        return ChatClient(endpoint, http=self._http)
 
     async def _sweep(self) -> None:
         """Abandon conversations idle for longer than the setting, every sweep period."""

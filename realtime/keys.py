@@ -19,6 +19,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from realtime.settings import ConfigError
+
 __all__ = ["DEMO_SECRET_FILE", "MIN_SECRET_BYTES", "UnsafeSecret", "check_secrets", "demo_secret"]
 
 logger = logging.getLogger(__name__)
@@ -27,7 +29,7 @@ MIN_SECRET_BYTES = 32
 DEMO_SECRET_FILE = "tutorchat-demo-secret"
 
 
-class UnsafeSecret(Exception):
+class UnsafeSecret(ConfigError):
     """The configured secrets would let anyone mint tokens; the message says how to fix it."""
 
 

@@ -8,7 +8,11 @@ from collections.abc import Mapping
 
 from persistence.database import database_url_from_env
 
-__all__ = ["Settings"]
+__all__ = ["ConfigError", "Settings"]
+
+
+class ConfigError(Exception):
+    """A setting the server cannot run with; the message names it and says why."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -24,6 +28,7 @@ class Settings:
     redis_url: str = ""
     lease_seconds: float = 5.0
     secrets: tuple[str, ...] = ()  # TUTORCHAT_SECRET, comma-separated; the first signs
+    llm_providers: str = ""  # JSON, inline or in a file: see realtime.llm_providers
     allowed_origins: tuple[str, ...] = ()
     max_frame_bytes: int = 64 * 1024
     max_content_chars: int = 8000

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import orjson
 import pytest
 
 from persistence.database import Database
@@ -62,6 +63,17 @@ async def conversation(store: Store, assessment: AssessmentConfig) -> Conversati
     """An active conversation of student-1 in course-1."""
     opened, _ = await store.conversations.open_attempt(assessment.id, "student-1", "course-1")
     return opened
+
+
+@pytest.fixture
+def llm_providers(request: pytest.FixtureRequest) -> str:
+    """The LLM providers setting of a test's servers: the fake endpoint as the provider
+    ``fake`` if the test uses it (``llm``), else none. A plain fixture, so that async
+    ones that start servers can depend on it."""
+    if "llm" not in request.fixturenames:
+        return ""
+    endpoint: FakeLLM = request.getfixturevalue("llm")
+    return orjson.dumps({"fake": {"base_url": endpoint.base_url, "models": ["tutor-1"]}}).decode()
 
 
 @pytest.fixture

@@ -7,12 +7,12 @@ from typing import Any
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 from sqlalchemy.engine import Connection
 
 from persistence import migrate
 from persistence.database import Database
-from persistence.schema import metadata
+from persistence.schema import assessment_configs, metadata
 
 # seed/schema.md, table by table: column -> NOT NULL in the seed.
 SEED_COLUMNS = {
@@ -213,3 +213,41 @@ async def test_downgrade_removes_every_table(db: Database) -> None:
     async with db.read() as conn:
         tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
     assert tables == ["alembic_version"]
+
+
+async def test_an_assessment_llm_endpoint_becomes_the_legacy_provider(db: Database) -> None:
+    """Stored before providers were the operator's: its endpoint and key variable go, its
+    model and sampling stay, under the provider named legacy; others are untouched."""
+    await migrate.upgrade(db, "0003")
+    old = {
+        "objectives": [],
+        "llm": {
+            "base_url": "http://attacker.example/v1",
+            "model": "m1",
+            "api_key_env": "TUTORCHAT_SECRET",
+            "temperature": 0.5,
+            "idle_timeout": 3,
+        },
+    }
+    plain: dict[str, Any] = {"items": []}
+    async with db.write() as conn:
+        for config_id, ai_config in (("a1", old), ("a2", plain)):
+            await conn.execute(
+                assessment_configs.insert().values(
+                    id=config_id,
+                    platform_id="p",
+                    resource_link_id=config_id,
+                    assessment_type="chat",
+                    ai_config=ai_config,
+                    created_by="t",
+                )
+            )
+    await migrate.upgrade(db)
+    async with db.read() as conn:
+        result = await conn.execute(select(assessment_configs.c.id, assessment_configs.c.ai_config))
+        rows = {config_id: ai_config for config_id, ai_config in result}
+    assert rows["a1"] == {
+        "objectives": [],
+        "llm": {"provider": "legacy", "model": "m1", "temperature": 0.5},
+    }
+    assert rows["a2"] == plain

@@ -19,7 +19,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from assessment.generation import generate
-from assessment.llm import ChatClient
 from assessment.spec import AssessmentSpec, InvalidConfig
 from persistence.errors import NotFound
 from persistence.records import AssessmentConfig, Conversation
@@ -150,12 +149,14 @@ async def put_assessment(request: Request, hub: Hub, identity: Identity) -> Resp
         raise ApiError(403, "platform_id: not the token's platform")
     threshold = body.get("mastery_threshold", 80)
     ai_config: Any = body.get("ai_config")
-    AssessmentSpec.from_config(
+    spec = AssessmentSpec.from_config(
         assessment_type=body.get("assessment_type", ""),
         grading_schema=body.get("grading_schema", ""),
         mastery_threshold=threshold,
         ai_config=ai_config,
     )
+    if spec.llm is not None:
+        hub.providers.resolve(spec.llm)  # a provider and model of the operator's, or 422
     config = await hub.store.assessments.upsert(
         platform_id=platform_id,
         resource_link_id=_string(body, "resource_link_id"),
@@ -262,20 +263,15 @@ async def create_content(request: Request, hub: Hub, identity: Identity) -> Resp
     if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
         raise ApiError(422, "terms: must be a list of strings")
     tutor = await hub.tutor(config)
-    llm = None if tutor.spec.llm is None else ChatClient(tutor.spec.llm)
-    try:
-        content = await generate(
-            hub.store.content,
-            config.id,
-            _string(body, "source"),
-            kind,
-            count=count,
-            terms=terms,
-            llm=llm,
-        )
-    finally:
-        if llm is not None:
-            await llm.aclose()
+    content = await generate(
+        hub.store.content,
+        config.id,
+        _string(body, "source"),
+        kind,
+        count=count,
+        terms=terms,
+        llm=hub.chat_client(tutor.spec, config.id),
+    )
     return JSON(content, status_code=201)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from assessment.generation import approved_items, builtin_cards, builtin_cloze, generate
-from assessment.llm import ChatClient
-from assessment.spec import AssessmentSpec, LLMSettings
+from assessment.llm import ChatClient, LLMSettings
+from assessment.spec import AssessmentSpec
 from persistence.records import AssessmentConfig
 from persistence.store import Store
 from tests.assessment.fake_llm import FakeLLM, Script

@@ -6,9 +6,9 @@ import socket
 
 import pytest
 
-from assessment.llm import ChatClient, LLMError, LLMProtocolError, LLMTimeout
+from assessment.llm import ChatClient, LLMError, LLMProtocolError, LLMSettings, LLMTimeout
 from assessment.session import Turn
-from assessment.spec import AssessmentSpec, LLMSettings
+from assessment.spec import AssessmentSpec
 from assessment.tutor import ReplyFailed, Tutor
 from tests.assessment.fake_llm import FakeLLM, Script
 
@@ -26,12 +26,16 @@ CHAT = {
 
 
 def _client(
-    llm: FakeLLM, *, idle_timeout: float = 20.0, first_token_timeout: float = 20.0
+    llm: FakeLLM,
+    *,
+    idle_timeout: float = 20.0,
+    first_token_timeout: float = 20.0,
+    api_key: str | None = None,
 ) -> ChatClient:
     settings = LLMSettings(
         base_url=llm.base_url,
         model="tutor-1",
-        api_key_env="TUTORCHAT_TEST_LLM_KEY",
+        api_key=api_key,
         idle_timeout=idle_timeout,
         first_token_timeout=first_token_timeout,
     )
@@ -43,13 +47,10 @@ async def _collect(client: ChatClient, into: list[str]) -> None:
         into.append(chunk)
 
 
-async def test_stream_yields_deltas_and_skips_the_usage_chunk(
-    llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_stream_yields_deltas_and_skips_the_usage_chunk(llm: FakeLLM) -> None:
     """Each delta's text is yielded in order; the request is a streamed completion."""
-    monkeypatch.setenv("TUTORCHAT_TEST_LLM_KEY", "sk-test")
     llm.will(Script(chunks=["Hel", "lo", ", world"]))
-    client = _client(llm)
+    client = _client(llm, api_key="sk-test")
     received: list[str] = []
     await _collect(client, received)
     await client.aclose()
@@ -142,7 +143,7 @@ async def test_complete_returns_the_whole_reply(llm: FakeLLM) -> None:
 
 
 def _tutor(llm: FakeLLM, client: ChatClient) -> Tutor:
-    config = CHAT | {"llm": {"base_url": llm.base_url, "model": "tutor-1"}}
+    config = CHAT | {"llm": {"provider": "fake", "model": "tutor-1"}}
     spec = AssessmentSpec.from_config(
         assessment_type="chat", grading_schema="mastery", mastery_threshold=80, ai_config=config
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from assessment.spec import AssessmentSpec, FillBlankItem, InvalidConfig, Objective
+from assessment.spec import AssessmentSpec, FillBlankItem, InvalidConfig, LLMChoice, Objective
 
 ITEM = {"id": "i1", "text": "2 + 2 = ___", "answers": ["4"]}
 
@@ -43,14 +43,14 @@ def test_chat_key_points_take_strings_or_phrasings() -> None:
                     "key_points": ["a reason", {"text": "cause", "accept": ["because"]}],
                 }
             ],
-            "llm": {"base_url": "http://127.0.0.1:9/v1/", "model": "m"},
+            "llm": {"provider": "local", "model": "m", "temperature": 0.5},
         },
         "chat",
     )
     (objective,) = spec.items
     assert isinstance(objective, Objective)
     assert [p.phrasings for p in objective.key_points] == [("a reason",), ("cause", "because")]
-    assert spec.llm is not None and spec.llm.base_url == "http://127.0.0.1:9/v1"
+    assert spec.llm == LLMChoice(provider="local", model="m", temperature=0.5)
 
 
 def test_approved_generated_items_follow_the_configured_ones() -> None:
@@ -121,7 +121,7 @@ def test_approved_generated_items_follow_the_configured_ones() -> None:
         (
             "fill_blank",
             "mastery",
-            {"items": [ITEM], "llm": {"base_url": "http://x", "model": "m"}},
+            {"items": [ITEM], "llm": {"provider": "local", "model": "m"}},
             "ai_config.llm: only chat assessments speak through an LLM",
         ),
         (
@@ -129,7 +129,7 @@ def test_approved_generated_items_follow_the_configured_ones() -> None:
             "mastery",
             {
                 "objectives": [{"id": "o", "question": "q", "key_points": ["k"]}],
-                "llm": {"base_url": "http://x"},
+                "llm": {"provider": "local"},
             },
             "ai_config.llm.model: must be a non-empty string",
         ),
@@ -138,9 +138,27 @@ def test_approved_generated_items_follow_the_configured_ones() -> None:
             "mastery",
             {
                 "objectives": [{"id": "o", "question": "q", "key_points": ["k"]}],
-                "llm": {"base_url": "http://x", "model": "m", "idle_timeout": -1},
+                "llm": {"base_url": "http://attacker.example/v1", "model": "m"},
             },
-            "ai_config.llm.idle_timeout: must be a number",
+            "ai_config.llm.base_url: not a field of an assessment; endpoints, keys",
+        ),
+        (
+            "chat",
+            "mastery",
+            {
+                "objectives": [{"id": "o", "question": "q", "key_points": ["k"]}],
+                "llm": {"provider": "p", "model": "m", "api_key_env": "TUTORCHAT_SECRET"},
+            },
+            "ai_config.llm.api_key_env: not a field of an assessment",
+        ),
+        (
+            "chat",
+            "mastery",
+            {
+                "objectives": [{"id": "o", "question": "q", "key_points": ["k"]}],
+                "llm": {"provider": "p", "model": "m", "temperature": 3},
+            },
+            "ai_config.llm.temperature: must be a number",
         ),
     ],
 )

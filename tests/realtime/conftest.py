@@ -14,14 +14,16 @@ SECRET = "e2e-secret-" + "z" * 64
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    """Settings of a server on the test database, heartbeats out of the way."""
+def settings(database_url: str, llm_providers: str) -> Settings:
+    """Settings of a server on the test database, heartbeats out of the way; a test
+    that uses the fake LLM endpoint (``llm``) gets it as the provider ``fake``."""
     return Settings(
         database_url=database_url,
         secrets=(SECRET,),
         allowed_origins=("http://allowed.example",),
         heartbeat_interval=3600,
         shutdown_grace=0.5,
+        llm_providers=llm_providers,
     )
 
 

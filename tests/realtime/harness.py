@@ -20,6 +20,9 @@ from realtime.server import Server, uvicorn_config
 from realtime.settings import Settings
 from tests.limits import TIMEOUT
 
+# The LLM provider of test servers that have the fake endpoint (``llm_providers``).
+FAKE_PROVIDER = "fake"
+
 Frame = dict[str, Any]
 
 
@@ -220,8 +223,8 @@ async def wait_opening(run: Endpoint, conversation: str, user: str = "student-1"
     await client.close()
 
 
-def chat_config(llm_base_url: str) -> dict[str, Any]:
-    """A one-objective chat assessment speaking through the LLM at ``llm_base_url``."""
+def chat_config() -> dict[str, Any]:
+    """A one-objective chat assessment speaking through the ``fake`` provider."""
     return {
         "objectives": [
             {
@@ -230,5 +233,5 @@ def chat_config(llm_base_url: str) -> dict[str, Any]:
                 "key_points": ["produces glucose"],
             }
         ],
-        "llm": {"base_url": llm_base_url, "model": "tutor-1"},
+        "llm": {"provider": FAKE_PROVIDER, "model": "tutor-1"},
     }

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.assessment.fake_llm import FakeLLM
 from tests.realtime.harness import (
     Client,
     Running,
@@ -241,3 +242,40 @@ async def test_approved_content_joins_conversations_opened_after(run: Running) -
     await client.send({"type": "send", "client_msg_id": "c1", "content": "Paris"})
     progress = (await client.until(of_type("progress")))[-1]
     assert progress["items_total"] == len(FILL_BLANK["items"]) + len(made["content"]["items"])
+
+
+CHAT_OBJECTIVES = [{"id": "o1", "question": "What does photosynthesis make?", "key_points": ["x"]}]
+
+
+@pytest.mark.parametrize(
+    ("llm_config", "error"),
+    [
+        (
+            {"base_url": "EXFILTRATE", "model": "tutor-1", "api_key_env": "TUTORCHAT_SECRET"},
+            "ai_config.llm.base_url: not a field of an assessment",
+        ),
+        (
+            {"provider": "fake", "model": "tutor-1", "api_key_env": "DATABASE_URL"},
+            "ai_config.llm.api_key_env: not a field of an assessment",
+        ),
+        ({"provider": "elsewhere", "model": "tutor-1"}, "ai_config.llm.provider: no provider"),
+        ({"provider": "fake", "model": "gpt-5"}, "ai_config.llm.model: 'gpt-5' is not a model"),
+    ],
+)
+async def test_an_instructor_cannot_send_requests_or_secrets_anywhere(
+    run: Running, llm: FakeLLM, llm_config: dict[str, Any], error: str
+) -> None:
+    """An assessment's llm names the operator's provider and model, nothing else: an
+    endpoint or a key variable is refused (422), and nothing is sent anywhere."""
+    llm_config = {
+        key: f"{llm.base_url}" if value == "EXFILTRATE" else value
+        for key, value in llm_config.items()
+    }
+    body = BODY | {
+        "assessment_type": "chat",
+        "ai_config": {"objectives": CHAT_OBJECTIVES, "llm": llm_config},
+    }
+    refused = await api(run, "PUT", "/api/assessments", _teacher(run), body)
+    assert refused.status_code == 422
+    assert refused.json()["error"].startswith(error)
+    assert llm.requests == []

@@ -77,10 +77,12 @@ async def redis_server() -> AsyncIterator[RedisServer]:
 
 
 @pytest.fixture
-async def nodes(redis_server: RedisServer) -> AsyncIterator[tuple[Node, Node]]:
-    """Two processes on one PostgreSQL database and the Redis."""
+async def nodes(redis_server: RedisServer, llm_providers: str) -> AsyncIterator[tuple[Node, Node]]:
+    """Two processes on one PostgreSQL database and the Redis (and the fake LLM as the
+    provider ``fake``, for a test that uses it)."""
     await require_postgres()
     env = {
+        "TUTORCHAT_LLM_PROVIDERS": llm_providers,
         "DATABASE_URL": await fresh_postgres_url(),
         "REDIS_URL": redis_server.url,
         "TUTORCHAT_SECRET": SECRET,
@@ -194,7 +196,7 @@ async def _held_opening(a: Node, llm: FakeLLM) -> tuple[str, asyncio.Event, Clie
     and a socket on ``a`` that has them all; returns the reply's id too."""
     gate = asyncio.Event()
     llm.will(Script(chunks=OPENING, gate=gate, gate_after=3))
-    assessment = await create_assessment(a, "chat", "mastery", chat_config(llm.base_url))
+    assessment = await create_assessment(a, "chat", "mastery", chat_config())
     conversation = await open_conversation(a, assessment)
     on_a, replayed = await _joined(a, conversation)
     (opening,) = replayed

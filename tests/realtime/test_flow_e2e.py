@@ -42,7 +42,7 @@ async def test_a_slow_consumer_is_closed_and_resumes_with_nothing_lost(
     async with running(settings) as run:
         pace = asyncio.Semaphore(0)
         llm.will(Script(chunks=big, pace=pace))
-        assessment = await create_assessment(run, "chat", "mastery", chat_config(llm.base_url))
+        assessment = await create_assessment(run, "chat", "mastery", chat_config())
         conversation = await open_conversation(run, assessment)
         token = run.token("student-1")
         reader = await Client.connect(run, conversation, token, max_size=None)
@@ -120,7 +120,7 @@ async def test_turns_sent_during_a_reply_are_acked_at_once_and_answered_in_order
         Script(json='{"covered": [0]}'),
         Script(chunks=["Well done."]),
     )
-    assessment = await create_assessment(run, "chat", "mastery", chat_config(llm.base_url))
+    assessment = await create_assessment(run, "chat", "mastery", chat_config())
     conversation = await open_conversation(run, assessment)
     client = await Client.connect(run, conversation, run.token("student-1"))
     await client.until(of_type("welcome"))

@@ -27,7 +27,7 @@ async def _held_opening(run: Running, llm: FakeLLM) -> tuple[str, asyncio.Event]
     """A chat conversation whose opening reply is held after three chunks."""
     gate = asyncio.Event()
     llm.will(Script(chunks=OPENING, gate=gate, gate_after=3))
-    assessment = await create_assessment(run, "chat", "mastery", chat_config(llm.base_url))
+    assessment = await create_assessment(run, "chat", "mastery", chat_config())
     return await open_conversation(run, assessment), gate
 
 

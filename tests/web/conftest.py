@@ -120,9 +120,11 @@ async def course() -> AsyncIterator[tuple[CoursePage, str]]:
 
 
 @pytest.fixture
-def settings(database_url: str, course: tuple[CoursePage, str]) -> Settings:
-    """A server on the test database that lets the course site's pages connect."""
+def settings(database_url: str, course: tuple[CoursePage, str], llm_providers: str) -> Settings:
+    """A server on the test database that lets the course site's pages connect (with the
+    fake LLM as the provider ``fake``, for a test that uses it)."""
     return Settings(
+        llm_providers=llm_providers,
         database_url=database_url,
         secrets=("widget-secret-" + "w" * 64,),
         allowed_origins=(course[1],),

@@ -101,7 +101,7 @@ async def test_a_server_restart_mid_reply_shows_the_stored_reply_once(
     the same address the widget resumes, and shows the reply as stored, exactly once."""
     pace = asyncio.Semaphore(0)
     llm.will(Script(chunks=OPENING, pace=pace))
-    assessment = await create_assessment(run, "chat", "mastery", chat_config(llm.base_url))
+    assessment = await create_assessment(run, "chat", "mastery", chat_config())
     conversation = await _embed(run, course, page, assessment, "restart")
     reply = page.locator(".tc-assistant")
     pace.release()
@@ -128,7 +128,7 @@ async def test_the_stop_button_cancels_the_reply_in_flight(
     stored, and the button goes away."""
     gate = asyncio.Event()
     llm.will(Script(chunks=OPENING, gate=gate, gate_after=2))
-    assessment = await create_assessment(run, "chat", "mastery", chat_config(llm.base_url))
+    assessment = await create_assessment(run, "chat", "mastery", chat_config())
     conversation = await _embed(run, course, page, assessment, "stop")
     reply = page.locator(".tc-assistant")
     await expect(reply.locator(".tc-body")).to_have_text("Hello there.", timeout=WAIT_MS)
@@ -153,7 +153,7 @@ async def test_html_from_the_tutor_or_a_student_is_shown_as_text(
         Script(json="not JSON: the built-in grader decides"),
         Script(chunks=["Thanks ", "for that."]),
     )
-    assessment = await create_assessment(run, "chat", "mastery", chat_config(llm.base_url))
+    assessment = await create_assessment(run, "chat", "mastery", chat_config())
     await _embed(run, course, page, assessment, "xss")
     tutor = page.locator(".tc-assistant").first
     await expect(tutor).to_have_attribute("data-state", "complete", timeout=WAIT_MS)

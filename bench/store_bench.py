@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from persistence.database import SQLITE_PRAGMAS
-from persistence.records import Conversation
+from persistence.records import Conversation, Tenant
 from persistence.store import Store, open_store
 from persistence.values import new_id
 from realtime.gc_tuning import tune_garbage_collector
@@ -32,7 +32,7 @@ BASELINE_BATCH = 100
 
 async def _setup(store: Store, appenders: int) -> list[Conversation]:
     config = await store.assessments.upsert(
-        platform_id="bench",
+        tenant=Tenant("bench", "course"),
         resource_link_id="bench",
         assessment_type="fill_blank",
         grading_schema="mastery",

@@ -7,7 +7,7 @@ from collections import Counter
 from sqlalchemy import select
 
 from persistence.database import Database
-from persistence.records import AnalyticsSnapshot, JsonObject, from_row
+from persistence.records import AnalyticsSnapshot, JsonObject, Tenant, from_row
 from persistence.schema import analytics_snapshots, conversation_messages, conversations
 from persistence.values import as_utc, new_id, utcnow
 
@@ -20,7 +20,7 @@ class AnalyticsStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def compute(self, course_id: str, assignment_id: str | None = None) -> JsonObject:
+    async def compute(self, tenant: Tenant, assignment_id: str | None = None) -> JsonObject:
         """A course's (or one assessment's) figures as they stand now.
 
         Attempts, completion rate, the distribution of completed scores (in bands of 20),
@@ -32,7 +32,10 @@ class AnalyticsStore:
             conversations.c.mastery_score,
             conversations.c.started_at,
             conversations.c.completed_at,
-        ).where(conversations.c.course_id == course_id)
+        ).where(
+            conversations.c.platform_id == tenant.platform_id,
+            conversations.c.course_id == tenant.course_id,
+        )
         if assignment_id is not None:
             query = query.where(conversations.c.assessment_config_id == assignment_id)
         rows = await self._db.fetch_all(query)
@@ -47,7 +50,7 @@ class AnalyticsStore:
             if row["completed_at"] is not None and row["started_at"] is not None
         ]
         return {
-            "course_id": course_id,
+            "course_id": tenant.course_id,
             "assignment_id": assignment_id,
             "attempts": len(rows),
             "completed": len(completed),
@@ -74,14 +77,15 @@ class AnalyticsStore:
         return [{"item_id": item, "misses": count} for item, count in misses.most_common(top)]
 
     async def write(
-        self, course_id: str, snapshot_data: JsonObject, assignment_id: str | None = None
+        self, tenant: Tenant, snapshot_data: JsonObject, assignment_id: str | None = None
     ) -> AnalyticsSnapshot:
         """Keep a new snapshot."""
         statement = (
             analytics_snapshots.insert()
             .values(
                 id=new_id(),
-                course_id=course_id,
+                platform_id=tenant.platform_id,
+                course_id=tenant.course_id,
                 assignment_id=assignment_id,
                 snapshot_data=snapshot_data,
                 created_at=utcnow(),
@@ -93,10 +97,13 @@ class AnalyticsStore:
         return from_row(AnalyticsSnapshot, row)
 
     async def list(
-        self, course_id: str, assignment_id: str | None = None, *, limit: int = 50
+        self, tenant: Tenant, assignment_id: str | None = None, *, limit: int = 50
     ) -> list[AnalyticsSnapshot]:
         """A course's snapshots (of one assignment, if given), newest first."""
-        query = select(analytics_snapshots).where(analytics_snapshots.c.course_id == course_id)
+        query = select(analytics_snapshots).where(
+            analytics_snapshots.c.platform_id == tenant.platform_id,
+            analytics_snapshots.c.course_id == tenant.course_id,
+        )
         if assignment_id is not None:
             query = query.where(analytics_snapshots.c.assignment_id == assignment_id)
         query = query.order_by(

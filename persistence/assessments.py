@@ -1,17 +1,18 @@
-"""Assessment configurations, one per (platform_id, resource_link_id)."""
+"""Assessment configurations, one per (platform_id, resource_link_id), each owned by the
+course (the tenant) whose instructor created it."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, ScalarSelect, select
 from sqlalchemy.exc import IntegrityError
 
 from persistence.database import Database
-from persistence.errors import NotFound, constraint_violation
-from persistence.records import AssessmentConfig, JsonObject, from_row
+from persistence.errors import NotFound, OtherTenant, constraint_violation
+from persistence.records import AssessmentConfig, JsonObject, Tenant, from_row
 from persistence.schema import assessment_configs
 from persistence.values import new_id, utcnow
 
-__all__ = ["AssessmentStore"]
+__all__ = ["AssessmentStore", "of_assessment"]
 
 
 class AssessmentStore:
@@ -23,7 +24,7 @@ class AssessmentStore:
     async def upsert(
         self,
         *,
-        platform_id: str,
+        tenant: Tenant,
         resource_link_id: str,
         assessment_type: str,
         grading_schema: str,
@@ -31,9 +32,11 @@ class AssessmentStore:
         created_by: str,
         mastery_threshold: float = 80.0,
     ) -> AssessmentConfig:
-        """Create the config of a resource link, or replace its settings; keeps its id.
+        """Create the config of a resource link in ``tenant``, or replace its settings;
+        keeps its id.
 
         Raises:
+            OtherTenant: the resource link's config belongs to another course.
             ConstraintViolation: a value the schema refuses (an unknown type, say).
         """
         now = utcnow()
@@ -46,29 +49,40 @@ class AssessmentStore:
         }
         insert = self._db.upsert(assessment_configs).values(
             id=new_id(),
-            platform_id=platform_id,
+            platform_id=tenant.platform_id,
+            course_id=tenant.course_id,
             resource_link_id=resource_link_id,
             created_by=created_by,
             created_at=now,
             **settings,
         )
+        # Replaced only within its course: no row comes back for another course's link.
         statement = insert.on_conflict_do_update(
-            index_elements=["platform_id", "resource_link_id"], set_=settings
+            index_elements=["platform_id", "resource_link_id"],
+            set_=settings,
+            where=assessment_configs.c.course_id == tenant.course_id,
         ).returning(*assessment_configs.c)
         try:
             async with self._db.write() as conn:
-                row = (await conn.execute(statement)).mappings().one()
+                row = (await conn.execute(statement)).mappings().one_or_none()
         except IntegrityError as error:
             raise constraint_violation(error) from error
+        if row is None:
+            raise OtherTenant(f"resource link {resource_link_id} belongs to another course")
         return from_row(AssessmentConfig, row)
 
-    async def get(self, config_id: str) -> AssessmentConfig:
-        """The config with this id.
+    async def get(self, config_id: str, *, tenant: Tenant | None) -> AssessmentConfig:
+        """The config with this id, in ``tenant`` (None: in any, for the server's own use).
 
         Raises:
-            NotFound: there is none.
+            NotFound: there is none (in that tenant: another's is not theirs to know of).
         """
         query = select(assessment_configs).where(assessment_configs.c.id == config_id)
+        if tenant is not None:
+            query = query.where(
+                assessment_configs.c.platform_id == tenant.platform_id,
+                assessment_configs.c.course_id == tenant.course_id,
+            )
         row = await self._db.fetch_one(query)
         if row is None:
             raise NotFound(f"no assessment {config_id}")
@@ -82,3 +96,9 @@ class AssessmentStore:
         )
         row = await self._db.fetch_one(query)
         return None if row is None else from_row(AssessmentConfig, row)
+
+
+def of_assessment(config_id: str, column: ColumnElement[str]) -> ScalarSelect[str]:
+    """``column`` of an assessment, as a subquery of the statement that needs it (NULL
+    if there is no such assessment, which a NOT NULL column then refuses)."""
+    return select(column).where(assessment_configs.c.id == config_id).scalar_subquery()

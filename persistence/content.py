@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from persistence.assessments import of_assessment
 from persistence.database import Database
 from persistence.errors import NotFound, constraint_violation
 from persistence.records import GeneratedContent, from_row
-from persistence.schema import generated_content
+from persistence.schema import assessment_configs, generated_content
 from persistence.values import new_id, utcnow
 
 __all__ = ["ContentStore"]
@@ -39,6 +40,9 @@ class ContentStore:
             .values(
                 id=new_id(),
                 assessment_config_id=assessment_config_id,
+                # The assessment's tenant, stored in the row as every row's is.
+                platform_id=of_assessment(assessment_config_id, assessment_configs.c.platform_id),
+                course_id=of_assessment(assessment_config_id, assessment_configs.c.course_id),
                 content_hash=content_hash,
                 content_type=content_type,
                 content=content,

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from persistence.assessments import of_assessment
 from persistence.database import Database
 from persistence.errors import NotFound, StoreError
 from persistence.progress import record_completion
@@ -24,9 +25,10 @@ from persistence.records import (
     JsonObject,
     Message,
     MessageId,
+    Tenant,
     from_row,
 )
-from persistence.schema import MAX_SEQ, conversations
+from persistence.schema import MAX_SEQ, assessment_configs, conversations
 from persistence.schema import conversation_messages as messages
 from persistence.turns import (
     Appended,
@@ -244,8 +246,8 @@ class ConversationStore:
                 await record_completion(
                     conn,
                     self._db,
+                    tenant=Tenant(row["platform_id"], row["course_id"]),
                     user_id=row["user_id"],
-                    course_id=row["course_id"],
                     mastery_score=mastery_score,
                     missed=missed,
                     now=now,
@@ -298,6 +300,7 @@ class ConversationStore:
                 assessment_config_id=AssessmentConfigId(assessment_config_id),
                 user_id=user_id,
                 course_id=course_id,
+                platform_id=of_assessment(assessment_config_id, assessment_configs.c.platform_id),
                 status="active",
                 started_at=now,
                 mastery_score=0.0,

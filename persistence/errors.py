@@ -2,7 +2,8 @@
 
 One base class, :class:`StoreError`. Each subclass says whose fault it was: the caller
 named something that does not exist (:class:`NotFound`), asked for what the data forbids
-(:class:`ConversationClosed`, :class:`ConstraintViolation`), or the store could not do
+(:class:`ConversationClosed`, :class:`ConstraintViolation`), reached into another
+tenant's data (:class:`OtherTenant`), or the store could not do
 its work (:class:`WriteFailed`, :class:`WriterClosed`).
 """
 
@@ -14,6 +15,7 @@ __all__ = [
     "ConstraintViolation",
     "ConversationClosed",
     "NotFound",
+    "OtherTenant",
     "StoreError",
     "WriteFailed",
     "WriterClosed",
@@ -27,6 +29,10 @@ class StoreError(Exception):
 
 class NotFound(StoreError):
     """The caller named a row that does not exist."""
+
+
+class OtherTenant(StoreError):
+    """The row the caller would write belongs to another tenant (another course)."""
 
 
 class ConversationClosed(StoreError):

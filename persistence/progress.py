@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.database import Database
-from persistence.records import JsonObject, StudentProgress, from_row
+from persistence.records import JsonObject, StudentProgress, Tenant, from_row
 from persistence.schema import student_progress
 from persistence.values import new_id
 
@@ -37,8 +37,8 @@ async def record_completion(
     conn: AsyncConnection,
     db: Database,
     *,
+    tenant: Tenant,
     user_id: str,
-    course_id: str,
     mastery_score: float,
     missed: Mapping[str, int],
     now: datetime,
@@ -48,21 +48,18 @@ async def record_completion(
         db.upsert(student_progress)
         .values(
             id=new_id(),
+            platform_id=tenant.platform_id,
             user_id=user_id,
-            course_id=course_id,
+            course_id=tenant.course_id,
             total_assessments=0,
             average_mastery=0.0,
             struggle_patterns={},
             last_activity=now,
         )
-        .on_conflict_do_nothing(index_elements=["user_id", "course_id"])
+        .on_conflict_do_nothing(index_elements=["platform_id", "user_id", "course_id"])
     )
     await conn.execute(create)
-    query = (
-        select(student_progress)
-        .where(student_progress.c.user_id == user_id, student_progress.c.course_id == course_id)
-        .with_for_update()
-    )
+    query = select(student_progress).where(*_of(tenant, user_id)).with_for_update()
     current = from_row(StudentProgress, (await conn.execute(query)).mappings().one())
     count = current.total_assessments + 1
     average = current.average_mastery + (mastery_score - current.average_mastery) / count
@@ -84,20 +81,30 @@ class ProgressStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def get(self, user_id: str, course_id: str) -> StudentProgress | None:
+    async def get(self, tenant: Tenant, user_id: str) -> StudentProgress | None:
         """One student's progress in one course, if they have completed anything there."""
-        query = select(student_progress).where(
-            student_progress.c.user_id == user_id, student_progress.c.course_id == course_id
-        )
+        query = select(student_progress).where(*_of(tenant, user_id))
         row = await self._db.fetch_one(query)
         return None if row is None else from_row(StudentProgress, row)
 
-    async def for_course(self, course_id: str) -> list[StudentProgress]:
+    async def for_course(self, tenant: Tenant) -> list[StudentProgress]:
         """Every student's progress in a course, by user id."""
         query = (
             select(student_progress)
-            .where(student_progress.c.course_id == course_id)
+            .where(
+                student_progress.c.platform_id == tenant.platform_id,
+                student_progress.c.course_id == tenant.course_id,
+            )
             .order_by(student_progress.c.user_id)
         )
         rows = await self._db.fetch_all(query)
         return [from_row(StudentProgress, row) for row in rows]
+
+
+def _of(tenant: Tenant, user_id: str) -> tuple[ColumnElement[bool], ...]:
+    """The conditions that pick one student's progress row."""
+    return (
+        student_progress.c.platform_id == tenant.platform_id,
+        student_progress.c.course_id == tenant.course_id,
+        student_progress.c.user_id == user_id,
+    )

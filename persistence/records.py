@@ -23,6 +23,7 @@ __all__ = [
     "Message",
     "MessageId",
     "StudentProgress",
+    "Tenant",
     "from_row",
 ]
 
@@ -32,11 +33,21 @@ MessageId = NewType("MessageId", str)
 JsonObject = dict[str, Any]
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Tenant:
+    """Whose data a row is: a course on a platform (an LTI launch's context, or a
+    token's ``platform`` and ``course``). Nothing crosses tenants."""
+
+    platform_id: str
+    course_id: str
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class AssessmentConfig:
     id: AssessmentConfigId
     platform_id: str
     resource_link_id: str
+    course_id: str
     assessment_type: str
     mastery_threshold: float
     grading_schema: str
@@ -45,6 +56,10 @@ class AssessmentConfig:
     created_at: datetime
     updated_at: datetime
 
+    @property
+    def tenant(self) -> Tenant:
+        return Tenant(self.platform_id, self.course_id)
+
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Conversation:
@@ -52,6 +67,7 @@ class Conversation:
     assessment_config_id: AssessmentConfigId
     user_id: str
     course_id: str
+    platform_id: str
     status: str
     started_at: datetime
     completed_at: datetime | None
@@ -59,6 +75,10 @@ class Conversation:
     metadata: JsonObject | None
     last_seq: int
     last_activity_at: datetime
+
+    @property
+    def tenant(self) -> Tenant:
+        return Tenant(self.platform_id, self.course_id)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,6 +99,7 @@ class StudentProgress:
     id: str
     user_id: str
     course_id: str
+    platform_id: str
     total_assessments: int
     average_mastery: float
     struggle_patterns: JsonObject
@@ -89,6 +110,8 @@ class StudentProgress:
 class GeneratedContent:
     id: str
     assessment_config_id: AssessmentConfigId
+    platform_id: str
+    course_id: str
     content_hash: str
     content_type: str | None
     content: Any
@@ -100,6 +123,7 @@ class GeneratedContent:
 class AnalyticsSnapshot:
     id: str
     course_id: str
+    platform_id: str
     assignment_id: str | None
     snapshot_data: JsonObject
     created_at: datetime

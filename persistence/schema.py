@@ -98,6 +98,8 @@ assessment_configs = Table(
     Column("id", Text, primary_key=True),
     Column("platform_id", Text, nullable=False),
     Column("resource_link_id", Text, nullable=False),
+    # The tenant is (platform_id, course_id): the course whose instructors own it.
+    Column("course_id", Text, nullable=False, server_default=text("''")),
     Column("assessment_type", Text),
     Column("mastery_threshold", Float, server_default=text("80")),
     Column("grading_schema", Text),
@@ -109,6 +111,7 @@ assessment_configs = Table(
     CheckConstraint(_one_of("grading_schema", GRADING_SCHEMAS), name="grading_schema"),
     UniqueConstraint("platform_id", "resource_link_id"),
 )
+Index("idx_assessment_tenant", assessment_configs.c.platform_id, assessment_configs.c.course_id)
 
 conversations = Table(
     "conversations",
@@ -117,6 +120,7 @@ conversations = Table(
     Column("assessment_config_id", Text, ForeignKey("assessment_configs.id"), nullable=False),
     Column("user_id", Text, nullable=False),
     Column("course_id", Text, nullable=False),
+    Column("platform_id", Text, nullable=False, server_default=text("''")),
     Column("status", Text),
     _timestamp("started_at"),
     Column("completed_at", DateTime(timezone=True)),
@@ -129,6 +133,7 @@ conversations = Table(
     CheckConstraint("last_seq >= 0", name="last_seq"),
 )
 Index("idx_user_course", conversations.c.user_id, conversations.c.course_id)
+Index("idx_conversation_tenant", conversations.c.platform_id, conversations.c.course_id)
 Index("idx_status", conversations.c.status)
 # Two tabs opening one assessment at once must find the same conversation.
 Index(
@@ -175,11 +180,14 @@ student_progress = Table(
     Column("id", Text, primary_key=True),
     Column("user_id", Text, nullable=False),
     Column("course_id", Text, nullable=False),
+    Column("platform_id", Text, nullable=False, server_default=text("''")),
     Column("total_assessments", Integer, server_default=text("0")),
     Column("average_mastery", Float, server_default=text("0")),
     Column("struggle_patterns", Json),
     _timestamp("last_activity"),
-    UniqueConstraint("user_id", "course_id"),
+    # The seed's UNIQUE(user_id, course_id), with the platform: the same user and course
+    # ids on two platforms are two students (migration 0005).
+    UniqueConstraint("platform_id", "user_id", "course_id"),
 )
 Index("idx_course", student_progress.c.course_id)
 
@@ -188,6 +196,8 @@ generated_content = Table(
     metadata,
     Column("id", Text, primary_key=True),
     Column("assessment_config_id", Text, ForeignKey("assessment_configs.id"), nullable=False),
+    Column("platform_id", Text, nullable=False, server_default=text("''")),
+    Column("course_id", Text, nullable=False, server_default=text("''")),
     Column("content_hash", Text, nullable=False),
     Column("content_type", Text),
     Column("content", Json, nullable=False),
@@ -201,6 +211,7 @@ analytics_snapshots = Table(
     metadata,
     Column("id", Text, primary_key=True),
     Column("course_id", Text, nullable=False),
+    Column("platform_id", Text, nullable=False, server_default=text("''")),
     Column("assignment_id", Text),
     Column("snapshot_data", Json, nullable=False),
     _timestamp("created_at"),

@@ -14,6 +14,8 @@ from typing import Any
 
 import jwt
 
+from persistence.records import Tenant
+
 __all__ = ["ALGORITHM", "INSTRUCTOR", "LEARNER", "AuthError", "Identity", "mint", "verify"]
 
 ALGORITHM = "HS256"
@@ -36,6 +38,11 @@ class Identity:
     platform_id: str
     roles: frozenset[str]
     expires_at: float = float("inf")  # the token's exp (seconds since the epoch)
+
+    @property
+    def tenant(self) -> Tenant:
+        """The course on a platform the token speaks within."""
+        return Tenant(self.platform_id, self.course_id)
 
     @property
     def is_instructor(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from persistence.records import AssessmentConfig
+from persistence.records import AssessmentConfig, Tenant
 from persistence.store import Store
 
 __all__ = ["DEMO_COURSE", "DEMO_PLATFORM", "seed_demo"]
@@ -83,7 +83,7 @@ async def seed_demo(store: Store) -> list[AssessmentConfig]:
     for link, (kind, schema, ai_config) in DEMOS.items():
         seeded.append(
             await store.assessments.upsert(
-                platform_id=DEMO_PLATFORM,
+                tenant=Tenant(DEMO_PLATFORM, DEMO_COURSE),
                 resource_link_id=link,
                 assessment_type=kind,
                 grading_schema=schema,

@@ -155,7 +155,9 @@ class Hub:
 
     async def _load(self, conversation_id: str) -> ConversationRuntime:
         conversation = await self.store.conversations.get(conversation_id)
-        config = self._shared(await self.store.assessments.get(conversation.assessment_config_id))
+        config = self._shared(
+            await self.store.assessments.get(conversation.assessment_config_id, tenant=None)
+        )
         tutor = await self.tutor(config)
         messages = await self.store.conversations.messages_after(
             conversation_id, 0, limit=1_000_000

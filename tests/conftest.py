@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from persistence.database import Database
-from persistence.records import AssessmentConfig, Conversation
+from persistence.records import AssessmentConfig, Conversation, Tenant
 from persistence.store import Store, open_store
 from tests.assessment.fake_llm import FakeLLM
 from tests.databases import drop_run_database, fresh_postgres_url, require_postgres
@@ -45,11 +45,14 @@ async def store(database_url: str) -> AsyncIterator[Store]:
         yield opened
 
 
+TENANT = Tenant("https://lms.example.edu", "course-1")
+
+
 @pytest.fixture
 async def assessment(store: Store) -> AssessmentConfig:
-    """A fill-blank assessment."""
+    """A fill-blank assessment of course-1 on the LMS."""
     return await store.assessments.upsert(
-        platform_id="https://lms.example.edu",
+        tenant=TENANT,
         resource_link_id="link-1",
         assessment_type="fill_blank",
         grading_schema="mastery",
@@ -60,7 +63,7 @@ async def assessment(store: Store) -> AssessmentConfig:
 
 @pytest.fixture
 async def conversation(store: Store, assessment: AssessmentConfig) -> Conversation:
-    """An active conversation of student-1 in course-1."""
+    """An active conversation of student-1 in course-1 (on the LMS)."""
     opened, _ = await store.conversations.open_attempt(assessment.id, "student-1", "course-1")
     return opened
 

@@ -157,8 +157,8 @@ CASES: dict[str, tuple[Table, dict[str, Any] | None, dict[str, Any], tuple[str, 
         PROGRESS,
         PROGRESS | {"id": "p2"},
         (
-            "student_progress.user_id, student_progress.course_id",
-            "uq_student_progress_user_id_course_id",
+            "student_progress.platform_id, student_progress.user_id, student_progress.course_id",
+            "uq_student_progress_platform_id_user_id_course_id",
         ),
     ),
     "content cached twice": (

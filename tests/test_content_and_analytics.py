@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from persistence.errors import ConstraintViolation, NotFound
-from persistence.records import AssessmentConfig
+from persistence.errors import ConstraintViolation, NotFound, OtherTenant
+from persistence.records import AssessmentConfig, Tenant
 from persistence.store import Store
 
 
@@ -48,8 +48,9 @@ async def test_content_of_an_unknown_assessment_is_refused(store: Store) -> None
 
 async def test_assessment_upsert_keeps_id_and_creator(store: Store) -> None:
     """Upserting a resource link again replaces its settings but keeps id and creator."""
+    tenant = Tenant("p", "k1")
     first = await store.assessments.upsert(
-        platform_id="p",
+        tenant=tenant,
         resource_link_id="r",
         assessment_type="chat",
         grading_schema="mastery",
@@ -57,7 +58,7 @@ async def test_assessment_upsert_keeps_id_and_creator(store: Store) -> None:
         created_by="alice",
     )
     second = await store.assessments.upsert(
-        platform_id="p",
+        tenant=tenant,
         resource_link_id="r",
         assessment_type="flashcards",
         grading_schema="percentage",
@@ -68,20 +69,54 @@ async def test_assessment_upsert_keeps_id_and_creator(store: Store) -> None:
     assert second.id == first.id and second.created_by == "alice"
     assert (second.assessment_type, second.grading_schema) == ("flashcards", "percentage")
     assert second.mastery_threshold == 60 and second.ai_config == {"cards": []}
-    assert await store.assessments.get(first.id) == second
+    assert await store.assessments.get(first.id, tenant=tenant) == second
+    assert await store.assessments.get(first.id, tenant=None) == second
     assert await store.assessments.find("p", "r") == second
     assert await store.assessments.find("p", "other") is None
     with pytest.raises(NotFound):
-        await store.assessments.get("nope")
+        await store.assessments.get("nope", tenant=None)
+
+
+async def test_an_assessment_belongs_to_its_course(store: Store) -> None:
+    """Another course of the platform neither reads nor overwrites it; the same course id
+    on another platform is another tenant."""
+    owner = Tenant("p", "k1")
+    config = await store.assessments.upsert(
+        tenant=owner,
+        resource_link_id="r",
+        assessment_type="chat",
+        grading_schema="mastery",
+        ai_config={"objectives": []},
+        created_by="alice",
+    )
+    assert config.tenant == owner
+    for stranger in (Tenant("p", "k2"), Tenant("q", "k1")):
+        with pytest.raises(NotFound):
+            await store.assessments.get(config.id, tenant=stranger)
+    with pytest.raises(OtherTenant):
+        await store.assessments.upsert(
+            tenant=Tenant("p", "k2"),
+            resource_link_id="r",
+            assessment_type="fill_blank",
+            grading_schema="mastery",
+            ai_config={"items": []},
+            created_by="mallory",
+        )
+    assert await store.assessments.get(config.id, tenant=owner) == config
+
+
+COURSE_1 = Tenant("lms", "course-1")
 
 
 async def test_snapshots_are_kept_as_history_newest_first(store: Store) -> None:
-    """Each snapshot is kept; listing filters by assignment and puts the newest first."""
-    await store.analytics.write("course-1", {"attempts": 1}, assignment_id="a")
-    await store.analytics.write("course-1", {"attempts": 2}, assignment_id="a")
-    await store.analytics.write("course-1", {"attempts": 9}, assignment_id="b")
-    await store.analytics.write("course-2", {"attempts": 5})
-    history = await store.analytics.list("course-1", "a")
+    """Each snapshot is kept; listing filters by tenant and assignment and puts the newest
+    first."""
+    await store.analytics.write(COURSE_1, {"attempts": 1}, assignment_id="a")
+    await store.analytics.write(COURSE_1, {"attempts": 2}, assignment_id="a")
+    await store.analytics.write(COURSE_1, {"attempts": 9}, assignment_id="b")
+    await store.analytics.write(Tenant("lms", "course-2"), {"attempts": 5})
+    await store.analytics.write(Tenant("other-lms", "course-1"), {"attempts": 7})
+    history = await store.analytics.list(COURSE_1, "a")
     assert [s.snapshot_data["attempts"] for s in history] == [2, 1]
-    assert len(await store.analytics.list("course-1")) == 3
-    assert len(await store.analytics.list("course-1", limit=1)) == 1
+    assert len(await store.analytics.list(COURSE_1)) == 3
+    assert len(await store.analytics.list(COURSE_1, limit=1)) == 1

@@ -9,6 +9,7 @@ import pytest
 from persistence.errors import NotFound
 from persistence.records import AssessmentConfig, Conversation
 from persistence.store import Store
+from tests.conftest import TENANT
 
 
 async def test_open_attempt_creates_once_then_finds(
@@ -61,7 +62,7 @@ async def test_completion_updates_the_conversation_and_progress(
     second, _ = await store.conversations.open_attempt(assessment.id, "s", "course-1")
     await store.conversations.complete(second.id, mastery_score=60, missed={"i1": 1, "i2": 1})
 
-    progress = await store.progress.get("s", "course-1")
+    progress = await store.progress.get(TENANT, "s")
     assert progress is not None
     assert progress.total_assessments == 2
     assert progress.average_mastery == pytest.approx(70)
@@ -70,7 +71,7 @@ async def test_completion_updates_the_conversation_and_progress(
         "i2": 1,
     }
     assert progress.last_activity >= done.completed_at
-    assert [p.user_id for p in await store.progress.for_course("course-1")] == ["s"]
+    assert [p.user_id for p in await store.progress.for_course(TENANT)] == ["s"]
 
 
 async def test_completing_twice_changes_nothing(store: Store, conversation: Conversation) -> None:
@@ -78,7 +79,7 @@ async def test_completing_twice_changes_nothing(store: Store, conversation: Conv
     await store.conversations.complete(conversation.id, mastery_score=90, missed={})
     again = await store.conversations.complete(conversation.id, mastery_score=10, missed={})
     assert again.mastery_score == 90
-    progress = await store.progress.get(conversation.user_id, conversation.course_id)
+    progress = await store.progress.get(conversation.tenant, conversation.user_id)
     assert progress is not None and progress.total_assessments == 1
 
 
@@ -100,4 +101,4 @@ async def test_idle_conversations_are_abandoned(store: Store, assessment: Assess
     assert [c.id for c in abandoned] == [idle.id]
     assert abandoned[0].status == "abandoned"
     assert (await store.conversations.get(busy.id)).status == "active"
-    assert await store.progress.get("idle", "course-1") is None
+    assert await store.progress.get(TENANT, "idle") is None

@@ -102,7 +102,8 @@ SEED_CHECKS = {
 }
 SEED_UNIQUES = {
     "assessment_configs": ("platform_id", "resource_link_id"),
-    "student_progress": ("user_id", "course_id"),
+    # The seed's (user_id, course_id), with the tenant's platform (migration 0005).
+    "student_progress": ("platform_id", "user_id", "course_id"),
     "generated_content": ("assessment_config_id", "content_hash"),
 }
 SEED_FOREIGN_KEYS = {

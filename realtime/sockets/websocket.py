@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import enum
 import itertools
 import logging
 import secrets
@@ -98,11 +99,18 @@ async def conversation_socket(websocket: WebSocket) -> None:
     except (WebSocketDisconnect, TimeoutError):
         await _close(websocket, CLOSE_UNAUTHENTICATED, "no hello in time")
         return
-    observer = _access(identity, runtime.conversation)
-    if observer is None:
-        await _close(websocket, CLOSE_FORBIDDEN, "not your conversation")
+    access = _access(identity, runtime.conversation)
+    if access is not Access.STUDENT and access is not Access.OBSERVER:
+        # Another tenant's conversation is not theirs to know of: as if it did not exist.
+        code = CLOSE_FORBIDDEN if access is Access.FORBIDDEN else CLOSE_NOT_FOUND
+        await _close(
+            websocket,
+            code,
+            "not your conversation" if code == CLOSE_FORBIDDEN else "no such conversation",
+        )
         hub.release(runtime)
         return
+    observer = access is Access.OBSERVER
     session.authenticated()
     conn = Connection(
         session.connection_id,
@@ -140,14 +148,23 @@ def _origin_allowed(origin: str, websocket: WebSocket, settings: Settings) -> bo
     )
 
 
-def _access(identity: Identity, conversation: Conversation) -> bool | None:
-    """False for the student whose conversation it is, True for an observing instructor
-    of its course, None for anyone else."""
-    if identity.user_id == conversation.user_id and identity.course_id == conversation.course_id:
-        return False
-    if identity.is_instructor and identity.course_id == conversation.course_id:
-        return True
-    return None
+class Access(enum.Enum):
+    """What a token may do on a conversation."""
+
+    STUDENT = "student"  # its own: read and send
+    OBSERVER = "observer"  # an instructor of its course: read only
+    FORBIDDEN = "forbidden"  # another student's of the same course
+    UNKNOWN = "unknown"  # another tenant's: not theirs to know of
+
+
+def _access(identity: Identity, conversation: Conversation) -> Access:
+    if identity.tenant != conversation.tenant:
+        return Access.UNKNOWN
+    if identity.user_id == conversation.user_id:
+        return Access.STUDENT
+    if identity.is_instructor:
+        return Access.OBSERVER
+    return Access.FORBIDDEN
 
 
 async def _serve(

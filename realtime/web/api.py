@@ -1,8 +1,10 @@
 """The HTTP API: JSON, authenticated with the protocol's token as ``Authorization: Bearer``.
 
-Errors are ``{"error": "..."}`` with 400 (malformed JSON), 401 (no or bad token),
-403 (wrong role or course), 404 (unknown id) or 422 (a field is wrong; the message
-names it).
+Every route acts within the token's tenant (its platform and course): another tenant's
+assessment or conversation is 404, as if it did not exist. Errors are
+``{"error": "..."}`` with 400 (malformed JSON), 401 (no or bad token), 403 (wrong role,
+course or user), 404 (unknown id, or another tenant's) or 422 (a field is wrong; the
+message names it).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from starlette.routing import Route
 
 from assessment.generation import generate
 from assessment.spec import AssessmentSpec, InvalidConfig
-from persistence.errors import NotFound
+from persistence.errors import NotFound, OtherTenant
 from persistence.records import AssessmentConfig, Conversation
 from realtime.auth import AuthError, Identity, verify
 from realtime.hub import Hub
@@ -62,6 +64,8 @@ def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             return JSON({"error": str(error)}, status_code=error.status)
         except NotFound as missing:
             return JSON({"error": str(missing)}, status_code=404)
+        except OtherTenant:
+            return JSON({"error": "resource_link_id: belongs to another course"}, status_code=403)
         except InvalidConfig as invalid:
             return JSON({"error": str(invalid)}, status_code=422)
 
@@ -158,7 +162,7 @@ async def put_assessment(request: Request, hub: Hub, identity: Identity) -> Resp
     if spec.llm is not None:
         hub.providers.resolve(spec.llm)  # a provider and model of the operator's, or 422
     config = await hub.store.assessments.upsert(
-        platform_id=platform_id,
+        tenant=identity.tenant,
         resource_link_id=_string(body, "resource_link_id"),
         assessment_type=body["assessment_type"],
         grading_schema=body["grading_schema"],
@@ -170,17 +174,17 @@ async def put_assessment(request: Request, hub: Hub, identity: Identity) -> Resp
 
 
 async def get_assessment(request: Request, hub: Hub, identity: Identity) -> Response:
-    """An assessment; its content (answers included) only for instructors."""
-    config = await hub.store.assessments.get(request.path_params["assessment_id"])
-    full = identity.is_instructor and identity.platform_id == config.platform_id
-    return JSON(_config(config, full=full))
+    """An assessment of the token's course; its content (answers included) only for its
+    instructors."""
+    config = await _assessment(request, hub, identity)
+    return JSON(_config(config, full=identity.is_instructor))
 
 
 async def open_conversation(request: Request, hub: Hub, identity: Identity) -> Response:
     """The student's active conversation of the assessment, created (201) if none."""
     if not identity.is_learner:
         raise ApiError(403, "learners only")
-    config = await hub.store.assessments.get(request.path_params["assessment_id"])
+    config = await _assessment(request, hub, identity)
     conversation, created = await hub.store.conversations.open_attempt(
         config.id, identity.user_id, identity.course_id
     )
@@ -214,11 +218,20 @@ async def get_messages(request: Request, hub: Hub, identity: Identity) -> Respon
 
 
 async def _visible(request: Request, hub: Hub, identity: Identity) -> Conversation:
-    conversation = await hub.store.conversations.get(request.path_params["conversation_id"])
-    own = identity.user_id == conversation.user_id and identity.course_id == conversation.course_id
-    if not own and not (identity.is_instructor and identity.course_id == conversation.course_id):
+    """The conversation, for its student or an instructor of its course."""
+    conversation_id = request.path_params["conversation_id"]
+    conversation = await hub.store.conversations.get(conversation_id)
+    if conversation.tenant != identity.tenant:
+        raise NotFound(f"no conversation {conversation_id}")
+    if identity.user_id != conversation.user_id and not identity.is_instructor:
         raise ApiError(403, "not your conversation")
     return conversation
+
+
+async def _assessment(request: Request, hub: Hub, identity: Identity) -> AssessmentConfig:
+    """The assessment of the path, in the token's tenant."""
+    assessment_id = request.path_params["assessment_id"]
+    return await hub.store.assessments.get(assessment_id, tenant=identity.tenant)
 
 
 # Courses
@@ -226,22 +239,21 @@ async def _visible(request: Request, hub: Hub, identity: Identity) -> Conversati
 
 async def course_progress(request: Request, hub: Hub, identity: Identity) -> Response:
     """Every student's progress in the course (instructors of the course)."""
-    course_id = request.path_params["course_id"]
-    _instructor(identity, course_id)
-    progress = await hub.store.progress.for_course(course_id)
+    _instructor(identity, request.path_params["course_id"])
+    progress = await hub.store.progress.for_course(identity.tenant)
     return JSON({"progress": progress})
 
 
 async def course_analytics(request: Request, hub: Hub, identity: Identity) -> Response:
     """POST: compute and keep a snapshot; GET: the snapshots, newest first."""
-    course_id = request.path_params["course_id"]
-    _instructor(identity, course_id)
+    _instructor(identity, request.path_params["course_id"])
+    tenant = identity.tenant
     assignment = request.query_params.get("assignment_id")
     if request.method == "POST":
-        data = await hub.store.analytics.compute(course_id, assignment)
-        snapshot = await hub.store.analytics.write(course_id, data, assignment)
+        data = await hub.store.analytics.compute(tenant, assignment)
+        snapshot = await hub.store.analytics.write(tenant, data, assignment)
         return JSON(snapshot, status_code=201)
-    snapshots = await hub.store.analytics.list(course_id, assignment)
+    snapshots = await hub.store.analytics.list(tenant, assignment)
     return JSON({"snapshots": snapshots})
 
 
@@ -251,7 +263,7 @@ async def course_analytics(request: Request, hub: Hub, identity: Identity) -> Re
 async def create_content(request: Request, hub: Hub, identity: Identity) -> Response:
     """Generate items or cards from source text (cached by hash; unapproved)."""
     _instructor(identity)
-    config = await hub.store.assessments.get(request.path_params["assessment_id"])
+    config = await _assessment(request, hub, identity)
     body = await _body(request)
     kind = body.get("kind", config.assessment_type)
     if kind not in ("fill_blank", "flashcards"):
@@ -278,7 +290,8 @@ async def create_content(request: Request, hub: Hub, identity: Identity) -> Resp
 async def list_content(request: Request, hub: Hub, identity: Identity) -> Response:
     """An assessment's generated content, approved or not (instructors)."""
     _instructor(identity)
-    contents = await hub.store.content.list(request.path_params["assessment_id"])
+    config = await _assessment(request, hub, identity)
+    contents = await hub.store.content.list(config.id)
     return JSON({"content": contents})
 
 
@@ -288,9 +301,10 @@ async def review_content(request: Request, hub: Hub, identity: Identity) -> Resp
     decision = request.path_params["decision"]
     if decision not in ("approve", "reject"):
         raise ApiError(404, f"no such decision {decision!r}: approve or reject")
+    config = await _assessment(request, hub, identity)
     approved = decision == "approve"
     content = await hub.store.content.set_approved(
-        request.path_params["assessment_id"], request.path_params["content_hash"], approved
+        config.id, request.path_params["content_hash"], approved
     )
     hub.forget_tutor(content.assessment_config_id)
     return JSON(content)

@@ -132,7 +132,8 @@ def _expired(run: Running) -> str:
         ("bad token", 4401),
         ("expired token", 4401),
         ("another student's conversation", 4403),
-        ("instructor of another course", 4403),
+        # Another tenant's conversation is not theirs to know of (the protocol's 4404).
+        ("instructor of another course", 4404),
         ("unknown conversation", 4404),
         ("frame over 64 KiB", 1009),
     ],

@@ -47,7 +47,7 @@ async def test_a_completion_stores_the_score_and_publishes_it_once(
     stored = await store.conversations.get(conversation.id)
     assert (stored.status, stored.mastery_score) == ("completed", 0)
     assert (standing.status, standing.closing) == ("completed", True)
-    progress = await store.progress.get("student-1", "course-1")
+    progress = await store.progress.get(conversation.tenant, "student-1")
     assert progress is not None and progress.total_assessments == 1
 
 

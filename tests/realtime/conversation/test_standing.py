@@ -17,6 +17,7 @@ def _conversation(status: str = "active", score: float = 0.0) -> Conversation:
         assessment_config_id=AssessmentConfigId("a1"),
         user_id="u1",
         course_id="k1",
+        platform_id="p1",
         status=status,
         started_at=now,
         completed_at=None,

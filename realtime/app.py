@@ -26,6 +26,7 @@ from realtime.metrics import Metrics
 from realtime.settings import Settings
 from realtime.sockets.websocket import conversation_socket
 from realtime.web import api, pages
+from realtime.web.middleware import BodyLimit, SecurityHeaders
 
 __all__ = ["create_app"]
 
@@ -84,7 +85,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         allow_methods=["GET", "POST", "PUT"],
         allow_headers=["authorization", "content-type"],
     )
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[cors])
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+            cors,
+        ],
+    )
 
 
 async def healthz(request: Request) -> JSONResponse:

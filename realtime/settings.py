@@ -32,6 +32,7 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     max_frame_bytes: int = 64 * 1024
     max_content_chars: int = 8000
+    max_body_bytes: int = 1024 * 1024
     hello_timeout: float = 10.0
     heartbeat_interval: float = 25.0
     heartbeat_timeout: float = 10.0

@@ -142,10 +142,14 @@ async def _hello(websocket: WebSocket, session: Session, settings: Settings) -> 
 
 
 def _origin_allowed(origin: str, websocket: WebSocket, settings: Settings) -> bool:
-    """An allowed origin, or the server's own (a page it served, such as the demo)."""
-    return origin in settings.allowed_origins or urlsplit(origin).netloc == websocket.headers.get(
-        "host"
-    )
+    """An allowed origin, or the server's own (a page it served, such as the demo): the
+    same host and the same scheme, so a plain-HTTP page cannot pass for an HTTPS one."""
+    if origin in settings.allowed_origins:
+        return True
+    scheme = "https" if websocket.url.scheme == "wss" else "http"
+    own = f"{scheme}://{websocket.headers.get('host')}"
+    parts = urlsplit(origin)
+    return f"{parts.scheme}://{parts.netloc}" == own
 
 
 class Access(enum.Enum):

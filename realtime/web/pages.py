@@ -9,6 +9,7 @@ lists the demo assessments and mounts the widget, with tokens minted by
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -37,7 +38,8 @@ def demo_routes() -> list[BaseRoute]:
     """The demo page and what it calls (demo mode only: it hands out tokens)."""
     return [
         Route("/", demo_page),
-        Route("/demo/demo.js", demo_script),
+        Route("/demo/demo.js", demo_file("demo.js")),
+        Route("/demo/demo.css", demo_file("demo.css")),
         Route("/demo/assessments", demo_assessments),
         Route("/demo/visitors", demo_visitor, methods=["POST"]),
     ]
@@ -47,8 +49,13 @@ async def demo_page(request: Request) -> Response:
     return FileResponse(STATIC / "demo" / "index.html")
 
 
-async def demo_script(request: Request) -> Response:
-    return FileResponse(STATIC / "demo" / "demo.js")
+def demo_file(name: str) -> Callable[[Request], Awaitable[Response]]:
+    """An endpoint serving one of the demo page's files."""
+
+    async def serve(request: Request) -> Response:
+        return FileResponse(STATIC / "demo" / name)
+
+    return serve
 
 
 async def demo_assessments(request: Request) -> JSONResponse:

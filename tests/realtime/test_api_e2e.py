@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
+from realtime.settings import Settings
 from tests.assessment.fake_llm import FakeLLM
 from tests.realtime.harness import (
     Client,
@@ -15,6 +18,7 @@ from tests.realtime.harness import (
     create_assessment,
     of_type,
     open_conversation,
+    running,
     wait_opening,
 )
 from tests.realtime.test_session_e2e import FILL_BLANK
@@ -280,3 +284,41 @@ async def test_an_instructor_cannot_send_requests_or_secrets_anywhere(
     assert refused.status_code == 422
     assert refused.json()["error"].startswith(error)
     assert llm.requests == []
+
+
+async def test_every_answer_carries_the_security_headers(run: Running) -> None:
+    """nosniff, no referrer, and a policy: nothing at all for data, this server's own
+    resources for a page; never framed."""
+    async with httpx.AsyncClient(base_url=run.base_url) as client:
+        for path in ("/healthz", "/api/assessments/nope", "/widget/tutorchat.js"):
+            response = await client.get(path)
+            assert response.headers["x-content-type-options"] == "nosniff", path
+            assert response.headers["referrer-policy"] == "no-referrer", path
+            policy = response.headers["content-security-policy"]
+            assert policy == "default-src 'none'; frame-ancestors 'none'", path
+
+
+async def test_a_body_over_the_limit_is_refused_with_413(settings: Settings) -> None:
+    """By its Content-Length at once, or once that many bytes came in chunks; nothing is
+    stored either way."""
+    async with running(dataclasses.replace(settings, max_body_bytes=1000)) as small:
+        teacher = _teacher(small)
+        big = BODY | {"ai_config": FILL_BLANK | {"title": "x" * 2000}}
+        refused = await api(small, "PUT", "/api/assessments", teacher, big)
+        assert (refused.status_code, refused.json()) == (
+            413,
+            {"error": "the body is over 1000 bytes"},
+        )
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(20):
+                yield b" " * 100
+
+        async with httpx.AsyncClient(base_url=small.base_url) as client:
+            streamed = await client.put(
+                "/api/assessments",
+                content=chunks(),
+                headers={"authorization": f"Bearer {teacher}"},
+            )
+        assert streamed.status_code == 413
+        assert (await api(small, "PUT", "/api/assessments", teacher, BODY)).status_code == 200

@@ -60,11 +60,18 @@ async def _answer(page: Page, text: str) -> None:
 async def test_a_fill_blank_session_runs_to_completion_in_the_demo_page(
     database_url: str, page: Page
 ) -> None:
-    """The demo page: pick an assessment, answer by keyboard alone, see the result; the
+    """The demo page, under its Content Security Policy (nothing inline, nothing from
+    elsewhere): pick an assessment, answer by keyboard alone, see the result; the
     database holds every turn in order."""
     settings = Settings(database_url=database_url, secrets=("w" * 64,), demo=True)
+    violations: list[str] = []
+    page.on(
+        "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
+    )
     async with running(settings) as demo:
-        await page.goto(demo.base_url + "/")
+        response = await page.goto(demo.base_url + "/")
+        assert response is not None
+        assert response.headers["content-security-policy"].startswith("default-src 'self'")
         await page.get_by_role("button", name="World geography").click()
         replies = page.locator(".tc-assistant[data-state=complete]")
         await expect(replies).to_have_count(1, timeout=WAIT_MS)
@@ -92,6 +99,7 @@ async def test_a_fill_blank_session_runs_to_completion_in_the_demo_page(
         ]
         info = (await api(demo, "GET", f"/api/conversations/{conversation}", token)).json()
         assert (info["status"], info["mastery_score"]) == ("completed", 100)
+    assert violations == []
 
 
 async def test_a_server_restart_mid_reply_shows_the_stored_reply_once(

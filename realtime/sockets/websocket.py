@@ -16,6 +16,7 @@ import enum
 import itertools
 import logging
 import secrets
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -121,12 +122,18 @@ async def conversation_socket(websocket: WebSocket) -> None:
     )
     hub.metrics.open_sockets.inc()
     where = {"conversation": runtime.id, "connection": conn.id}
+    # A socket's authority ends with its token: at exp it closes 4401, and the client
+    # comes back with a fresh one and its last_seq.
+    expiry = asyncio.get_running_loop().call_later(
+        max(0.0, identity.expires_at - time.time()), conn.close, CLOSE_UNAUTHENTICATED
+    )
     try:
         async with runtime.attach(conn):
             replayed = await runtime.replay(conn, hello.last_seq)
             logger.debug("joined after seq %d, %d replayed", hello.last_seq, replayed, extra=where)
             await _serve(websocket, session, conn, runtime, hub)
     finally:
+        expiry.cancel()
         session.closed()
         hub.metrics.open_sockets.dec()
         logger.debug("left", extra=where | {"code": conn.close_code})

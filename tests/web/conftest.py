@@ -20,7 +20,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, PlainTextResponse
 from starlette.routing import Route
 
 from realtime.settings import Settings
@@ -88,12 +88,25 @@ class CoursePage:
     def __init__(self) -> None:
         self.server_url = ""
         self.mounts: dict[str, dict[str, str]] = {}
-        self.app = Starlette(routes=[Route("/course/{name}", self._page)])
+        self.fresh_tokens: dict[str, str] = {}
+        self.app = Starlette(
+            routes=[
+                Route("/course/{name}", self._page),
+                Route("/course/{name}/token", self._token),
+            ]
+        )
 
-    def embed(self, name: str, conversation_id: str, token: str) -> str:
-        """The path of a page mounting the widget on ``conversation_id``."""
+    def embed(self, name: str, conversation_id: str, token: str, fresh: str = "") -> str:
+        """The path of a page mounting the widget on ``conversation_id``; with ``fresh``,
+        the page hands the widget that token when its own expires (``getToken``). The
+        page keeps the close codes the widget saw in ``window.closes``."""
         self.mounts[name] = {"conversationId": conversation_id, "token": token}
+        if fresh:
+            self.fresh_tokens[name] = fresh
         return f"/course/{name}"
+
+    async def _token(self, request: Request) -> PlainTextResponse:
+        return PlainTextResponse(self.fresh_tokens[request.path_params["name"]])
 
     async def _page(self, request: Request) -> HTMLResponse:
         options = self.mounts[request.path_params["name"]] | {"url": self.server_url}
@@ -105,8 +118,21 @@ class CoursePage:
             <link rel="stylesheet" href="{server}/widget/tutorchat.css"></head>
             <body><div id="tutor" style="height: 90vh"></div>
             <script src="{server}/widget/tutorchat.js"></script>
-            <script>window.tutorchatWidget = TutorChat.mount(
-              document.getElementById("tutor"), {orjson.dumps(options).decode()});</script>
+            <script>
+              var options = {orjson.dumps(options).decode()};
+              window.closes = [];
+              options.onEvent = function (event) {{
+                if (event.type === "closed") window.closes.push(event.code);
+              }};
+              if ({"true" if request.path_params["name"] in self.fresh_tokens else "false"}) {{
+                options.getToken = function () {{
+                  return fetch(location.pathname + "/token").then(function (r) {{
+                    return r.text();
+                  }});
+                }};
+              }}
+              window.tutorchatWidget = TutorChat.mount(document.getElementById("tutor"), options);
+            </script>
             </body></html>"""
         )
 

@@ -4,10 +4,12 @@ turns, and text that must never run as HTML."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 from playwright.async_api import BrowserContext, Page, expect
 
+from realtime.auth import mint
 from realtime.settings import Settings
 from tests.assessment.fake_llm import FakeLLM, Script
 from tests.limits import TIMEOUT
@@ -216,3 +218,39 @@ async def test_a_turn_typed_offline_is_delivered_once_after_reconnect(
 
 def _second_item() -> dict[str, Any]:
     return {"id": "i2", "text": "3 + 3 = ___", "answers": ["6"]}
+
+
+async def test_an_expired_token_is_renewed_from_the_page_and_nothing_is_lost(
+    run: Running, course: tuple[CoursePage, str], page: Page
+) -> None:
+    """The server closes the socket 4401 when its token expires; the widget asks the page
+    for a fresh one (getToken), resumes, and the student goes on answering."""
+    assessment = await create_assessment(
+        run,
+        "fill_blank",
+        "mastery",
+        {"items": [{"id": "i1", "text": "2 + 2 = ___", "answers": ["4"]}, _second_item()]},
+    )
+    conversation = await open_conversation(run, assessment)
+    short = mint(
+        run.settings.signing_secret,
+        user_id="student-1",
+        course_id="course-1",
+        platform_id="lms",
+        ttl=timedelta(seconds=2),
+    )
+    site, origin = course
+    path = site.embed("renewed", conversation, short, fresh=run.token("student-1"))
+    await page.goto(origin + path)
+    replies = page.locator(".tc-assistant[data-state=complete]")
+    await expect(replies).to_have_count(1, timeout=WAIT_MS)
+    await page.wait_for_function("window.closes.includes(4401)", timeout=WAIT_MS)
+    await expect(page.locator(".tc-status")).to_have_text("Connected", timeout=WAIT_MS)
+    await _answer(page, "4")
+    await expect(replies).to_have_count(2, timeout=WAIT_MS)
+    stored = await _history(run, conversation)
+    assert [(m["seq"], m["role"]) for m in stored] == [
+        (1, "assistant"),
+        (2, "user"),
+        (3, "assistant"),
+    ]

@@ -139,6 +139,10 @@
     this.url = options.url.replace(/\/+$/, "");
     this.conversationId = options.conversationId;
     this.token = options.token;
+    // Called for a fresh token when the server closes the socket because the token
+    // expired (4401): a function returning the token, or a promise of it.
+    this.getToken = options.getToken || null;
+    this.renewals = 0; // fresh tokens asked for since the last welcome
     this.title = options.title || "Tutor";
     this.onEvent = options.onEvent || function () {};
     this.storageKey = "tutorchat:pending:" + this.conversationId;
@@ -233,6 +237,12 @@
     _closed: function (code) {
       if (this.destroyed) return;
       this.onEvent({ type: "closed", code: code });
+      // A fresh token, at most twice in a row: one that is refused too is not fresh.
+      if (code === 4401 && this.getToken && this.renewals < 2) {
+        this.renewals += 1;
+        this._renew();
+        return;
+      }
       if (FATAL_CLOSES[code]) {
         this.fatal = FATAL_CLOSES[code];
         this._status("stopped", this.fatal);
@@ -253,6 +263,20 @@
       this.attempt += 1;
       this._status("reconnecting", "Reconnecting…");
       this._later("reconnect", delay, this._connect.bind(this));
+    },
+
+    _renew: function () {
+      // The token expired: ask the page for a fresh one, then resume from lastSeq.
+      var self = this;
+      this._status("reconnecting", "Reconnecting…");
+      Promise.resolve().then(function () { return self.getToken(); }).then(function (token) {
+        if (!token) throw new Error("no token");
+        self.token = token;
+        self._connect();
+      }).catch(function () {
+        self.renewals = 2;
+        self._closed(4401);
+      });
     },
 
     _frame: function (frame) {
@@ -308,6 +332,7 @@
     _welcome: function (frame) {
       if (frame.protocol !== PROTOCOL) return this._resync("unknown protocol");
       this.conversation = frame.conversation;
+      this.renewals = 0;
       this.attempt = 0;
       this.replayLeft = frame.replay;
       this._status("connected", "Connected");

@@ -11,12 +11,12 @@ import dataclasses
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from persistence.assessments import of_assessment
 from persistence.database import Database
-from persistence.errors import NotFound, StoreError
+from persistence.errors import NotFound, StoreError, TooManyAttempts
 from persistence.progress import record_completion
 from persistence.records import (
     AssessmentConfigId,
@@ -65,20 +65,33 @@ class ConversationStore:
         self._writer = writer
 
     async def open_attempt(
-        self, assessment_config_id: str, user_id: str, course_id: str
+        self,
+        assessment_config_id: str,
+        user_id: str,
+        course_id: str,
+        *,
+        max_attempts: int | None = None,
     ) -> tuple[Conversation, bool]:
         """The student's active conversation of an assessment, created if there is none.
+
+        Args:
+            max_attempts: the most conversations one student may have of the assessment.
 
         Returns:
             The conversation, and True if this call created it.
 
         Raises:
             NotFound: no such assessment.
+            TooManyAttempts: a new one would be more than ``max_attempts``.
         """
         for _ in range(2):
             found = await self._active(assessment_config_id, user_id, course_id)
             if found is not None:
                 return found, False
+            if max_attempts is not None:
+                made = await self._attempts(assessment_config_id, user_id, course_id)
+                if made >= max_attempts:
+                    raise TooManyAttempts(f"at most {max_attempts} attempts of an assessment")
             try:
                 return await self._create(assessment_config_id, user_id, course_id), True
             except IntegrityError:
@@ -288,6 +301,15 @@ class ConversationStore:
         )
         row = await self._db.fetch_one(query)
         return None if row is None else from_row(Conversation, row)
+
+    async def _attempts(self, assessment_config_id: str, user_id: str, course_id: str) -> int:
+        query = select(func.count()).where(
+            conversations.c.assessment_config_id == assessment_config_id,
+            conversations.c.user_id == user_id,
+            conversations.c.course_id == course_id,
+        )
+        async with self._db.read() as conn:
+            return int((await conn.execute(query)).scalar_one())
 
     async def _create(
         self, assessment_config_id: str, user_id: str, course_id: str

@@ -17,6 +17,7 @@ __all__ = [
     "NotFound",
     "OtherTenant",
     "StoreError",
+    "TooManyAttempts",
     "WriteFailed",
     "WriterClosed",
     "constraint_violation",
@@ -33,6 +34,10 @@ class NotFound(StoreError):
 
 class OtherTenant(StoreError):
     """The row the caller would write belongs to another tenant (another course)."""
+
+
+class TooManyAttempts(StoreError):
+    """The student has made the most attempts of the assessment allowed."""
 
 
 class ConversationClosed(StoreError):

@@ -31,6 +31,7 @@ from protocol.errors import CLOSE_SERVER_RESTART
 from realtime.cluster import Cluster
 from realtime.cluster.broker import Broker
 from realtime.conversation import ConversationRuntime, Refused
+from realtime.limits import UserLimits
 from realtime.llm_providers import Providers
 from realtime.metrics import Metrics
 from realtime.settings import Settings
@@ -65,6 +66,11 @@ class Hub:
     ) -> None:
         self.store = store
         self.providers = providers or Providers()
+        self.users = UserLimits(
+            max_sockets=settings.max_sockets_per_user,
+            turns=settings.rate_limit_turns,
+            window=settings.rate_limit_seconds,
+        )
         self.broker = broker
         self.cluster = cluster
         self.settings = settings

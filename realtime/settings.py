@@ -40,8 +40,10 @@ class Settings:
     coalesce_seconds: float = 0.030
     flush_seconds: float = 1.0
     replay_cap: int = 1000
-    rate_limit_turns: int = 30
+    rate_limit_turns: int = 30  # new turns per user, across their sockets
     rate_limit_seconds: float = 60.0
+    max_sockets_per_user: int = 10
+    max_conversations_per_user: int = 50  # attempts of one assessment
     idle_abandon_seconds: float = 24 * 3600.0
     sweep_seconds: float = 60.0
     shutdown_grace: float = 5.0

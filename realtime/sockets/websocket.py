@@ -10,7 +10,6 @@ nobody is talking to costs one task. When either side closes, the other stops.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
 import enum
 import itertools
@@ -32,6 +31,7 @@ from protocol.errors import (
     CLOSE_PROTOCOL_VIOLATION,
     CLOSE_SERVER_RESTART,
     CLOSE_SLOW,
+    CLOSE_TRY_AGAIN_LATER,
     CLOSE_UNAUTHENTICATED,
     InvalidMessage,
     ProtocolViolation,
@@ -52,6 +52,7 @@ from protocol.session import Session
 from realtime.auth import AuthError, Identity, verify
 from realtime.conversation import ConversationRuntime, Refused
 from realtime.hub import Hub
+from realtime.limits import RateLimit
 from realtime.on_demand import OnDemand
 from realtime.settings import Settings
 from realtime.sockets.connection import Connection
@@ -112,6 +113,11 @@ async def conversation_socket(websocket: WebSocket) -> None:
         hub.release(runtime)
         return
     observer = access is Access.OBSERVER
+    slot = hub.users.join(identity.platform_id, identity.user_id)
+    if slot is None:
+        await _close(websocket, CLOSE_TRY_AGAIN_LATER, "too many sockets")
+        hub.release(runtime)
+        return
     session.authenticated()
     conn = Connection(
         session.connection_id,
@@ -131,8 +137,9 @@ async def conversation_socket(websocket: WebSocket) -> None:
         async with runtime.attach(conn):
             replayed = await runtime.replay(conn, hello.last_seq)
             logger.debug("joined after seq %d, %d replayed", hello.last_seq, replayed, extra=where)
-            await _serve(websocket, session, conn, runtime, hub)
+            await _serve(websocket, session, conn, runtime, hub, slot.turns)
     finally:
+        hub.users.leave(slot)
         expiry.cancel()
         session.closed()
         hub.metrics.open_sockets.dec()
@@ -179,7 +186,12 @@ def _access(identity: Identity, conversation: Conversation) -> Access:
 
 
 async def _serve(
-    websocket: WebSocket, session: Session, conn: Connection, runtime: ConversationRuntime, hub: Hub
+    websocket: WebSocket,
+    session: Session,
+    conn: Connection,
+    runtime: ConversationRuntime,
+    hub: Hub,
+    limiter: RateLimit,
 ) -> None:
     heartbeat = _Heartbeat(conn, hub.settings)
     # A client that takes no close within the heartbeat timeout is gone.
@@ -187,7 +199,7 @@ async def _serve(
     conn.on_ready = writer.kick
     writer.kick()  # the replay is queued already
     try:
-        await _read(websocket, session, conn, runtime, hub, heartbeat)
+        await _read(websocket, session, conn, runtime, hub, heartbeat, limiter)
     except (_Ended, WebSocketDisconnect):
         pass
     except asyncio.CancelledError:
@@ -209,8 +221,8 @@ async def _read(
     runtime: ConversationRuntime,
     hub: Hub,
     heartbeat: _Heartbeat,
+    limiter: RateLimit,
 ) -> None:
-    limiter = _RateLimit(hub.settings.rate_limit_turns, hub.settings.rate_limit_seconds)
     loop = asyncio.get_running_loop()
     while True:
         message = await websocket.receive()
@@ -240,7 +252,7 @@ async def _handle(
     conn: Connection,
     runtime: ConversationRuntime,
     hub: Hub,
-    limiter: _RateLimit,
+    limiter: RateLimit,
     heartbeat: _Heartbeat,
     now: float,
 ) -> None:
@@ -345,22 +357,6 @@ class _Heartbeat:
 
     def _expired(self) -> None:
         self._conn.close(CLOSE_SLOW)
-
-
-class _RateLimit:
-    """At most ``count`` accepted turns in any ``window`` seconds, per connection."""
-
-    def __init__(self, count: int, window: float) -> None:
-        self._count = count
-        self._window = window
-        self._times: list[float] = []  # oldest first (a list: a deque costs 64 slots)
-
-    def allows(self, now: float) -> bool:
-        del self._times[: bisect.bisect_right(self._times, now - self._window)]
-        return len(self._times) < self._count
-
-    def record(self, now: float) -> None:
-        self._times.append(now)
 
 
 def _refuse(conn: Connection, hub: Hub, code: str, message: str, ref: str | None) -> None:

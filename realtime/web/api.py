@@ -3,8 +3,8 @@
 Every route acts within the token's tenant (its platform and course): another tenant's
 assessment or conversation is 404, as if it did not exist. Errors are
 ``{"error": "..."}`` with 400 (malformed JSON), 401 (no or bad token), 403 (wrong role,
-course or user), 404 (unknown id, or another tenant's) or 422 (a field is wrong; the
-message names it).
+course or user), 404 (unknown id, or another tenant's), 413 (a body over the limit),
+422 (a field is wrong; the message names it) or 429 (a limit reached).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from assessment.generation import generate
 from assessment.spec import AssessmentSpec, InvalidConfig
-from persistence.errors import NotFound, OtherTenant
+from persistence.errors import NotFound, OtherTenant, TooManyAttempts
 from persistence.records import AssessmentConfig, Conversation
 from realtime.auth import AuthError, Identity, verify
 from realtime.hub import Hub
@@ -185,9 +185,15 @@ async def open_conversation(request: Request, hub: Hub, identity: Identity) -> R
     if not identity.is_learner:
         raise ApiError(403, "learners only")
     config = await _assessment(request, hub, identity)
-    conversation, created = await hub.store.conversations.open_attempt(
-        config.id, identity.user_id, identity.course_id
-    )
+    try:
+        conversation, created = await hub.store.conversations.open_attempt(
+            config.id,
+            identity.user_id,
+            identity.course_id,
+            max_attempts=hub.settings.max_conversations_per_user,
+        )
+    except TooManyAttempts as limit:
+        raise ApiError(429, str(limit)) from None
     if created:
         # The tutor speaks first: answer once its opening has started, so the first
         # hello finds it streaming or finished.

@@ -33,6 +33,7 @@ class Settings:
     max_frame_bytes: int = 64 * 1024
     max_content_chars: int = 8000
     max_body_bytes: int = 1024 * 1024
+    request_timeout: float = 30.0  # for an HTTP request's headers and body to arrive
     hello_timeout: float = 10.0
     heartbeat_interval: float = 25.0
     heartbeat_timeout: float = 10.0

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 from persistence.records import Message
 from persistence.store import Store
+from protocol.codec import encode
 from protocol.errors import CLOSE_SERVER_RESTART
 from protocol.messages import (
     AssistantDelta,
@@ -136,29 +137,36 @@ class Room:
         remote = await self._remote_texts(rows)
         # From here to conn.replayed() nothing awaits: memory and the stream agree.
         frames, streaming = self._frames(rows, remote)
+        texts = [encode(frame) for frame in frames]
+        # The replay counts against the socket's outbox like any output, so one that
+        # never reads holds no more than that; past half of it, only the newest rows
+        # go, and the client loads the older ones over HTTP (recovered: false).
+        first = _newest_within(texts, self._settings.outbox_bytes // 2)
+        if first:
+            recovered = False
+            rows, texts = rows[first:], texts[first:]
+            kept = {MessageId(row.id) for row in rows}
+            streaming = {key: length for key, length in streaming.items() if key in kept}
         head = max([0, *(row.seq for row in rows), self._transcript.head])
         # A last_seq beyond the head replays nothing, and later messages still come.
         position = max([min(last_seq, head), *(row.seq for row in rows)])
         standing = self._standing
-        conn.send(
-            counted=False,
-            frame=Welcome(
-                conversation=ConversationInfo(
-                    id=self.id,
-                    status=standing.status,
-                    assessment_type=self._assessment_type,
-                    mastery_score=standing.mastery_score,
-                    last_seq=head,
-                ),
-                recovered=recovered,
-                replay=len(frames),
+        welcome = Welcome(
+            conversation=ConversationInfo(
+                id=self.id,
+                status=standing.status,
+                assessment_type=self._assessment_type,
+                mastery_score=standing.mastery_score,
+                last_seq=head,
             ),
+            recovered=recovered,
+            replay=len(texts),
         )
-        for frame in frames:
-            conn.send(frame, counted=False)
+        for text in (encode(welcome), *texts):
+            conn.send_text(text, replay=True)
         conn.replayed(position, streaming)
-        self._metrics.replay_messages.observe(len(frames))
-        return len(frames)
+        self._metrics.replay_messages.observe(len(texts))
+        return len(texts)
 
     def resync_all(self) -> None:
         """Events may have been lost (the broker reconnected): bring every socket up to
@@ -253,7 +261,7 @@ class Room:
                     finished.append(message_id)
             frames, later = self._frames(rows, remote)
             for frame in frames:
-                conn.send(frame, counted=False)
+                conn.send(frame)  # counted: too much to send closes 4408, and hello replays
             if conversation.status != "active" and not conn.completed:
                 # Only this socket missed it: the others have theirs.
                 self._standing.ended(conversation.status, conversation.mastery_score)
@@ -271,3 +279,14 @@ class Room:
             self._follow(event.frame)
         for conn in tuple(self.members):
             conn.deliver(event)
+
+
+def _newest_within(texts: Sequence[str], budget: int) -> int:
+    """The index of the oldest of ``texts`` from which the rest fit in ``budget`` (the
+    newest is kept whatever its size)."""
+    total = 0
+    for index in range(len(texts) - 1, -1, -1):
+        total += len(texts[index])
+        if total > budget and index < len(texts) - 1:
+            return index + 1
+    return 0

@@ -83,22 +83,31 @@ class Connection:
 
     # Outbox
 
-    def send(self, frame: ServerFrame, *, counted: bool = True) -> None:
-        """Queue ``frame``; past the byte bound, close the connection as slow instead.
-
-        Args:
-            counted: whether the frame counts toward the bound. The replay does not: it
-                is bounded by the replay cap, and it is sent at once, before live events,
-                so its size says nothing about how fast the client reads.
-        """
+    def send(self, frame: ServerFrame) -> None:
+        """Queue ``frame``; past the byte bound, close the connection as slow instead."""
         if self.close_code is not None:
             return  # closing: what it misses, it gets by replay
         if isinstance(frame, Completed):
             self.completed = True
-        text = encode(frame)
-        size = len(text) if counted else 0
+        self.send_text(encode(frame))
+
+    def send_text(self, text: str, *, replay: bool = False) -> None:
+        """Queue an encoded frame (not ``completed``), counted toward the bound.
+
+        Args:
+            replay: a frame of the replay: it counts, but does not close the socket by
+                itself. The room keeps a replay within half the bound, save the newest
+                message, which is sent whatever its size; the live frames after it close
+                a socket that does not read them.
+        """
+        if self.close_code is not None:
+            return
+        size = len(text)
         self._queue.append((text, size))
         self._queued_bytes += size
+        if replay:
+            self.on_ready()
+            return
         # Frames piling up behind the one being written mean a slow reader; one large
         # frame alone (a long delta) does not.
         if self._queued_bytes > self._limit and len(self._queue) > 1:

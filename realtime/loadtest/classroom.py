@@ -14,7 +14,7 @@ from realtime.auth import mint
 from realtime.loadtest.config import CONNECT_CONCURRENCY, WAIT, LoadConfig
 from realtime.loadtest.student import Stats, Student
 
-__all__ = ["close_all", "connect_all", "server_memory", "setup", "verify"]
+__all__ = ["close_all", "connect_all", "server_cpu", "server_memory", "setup", "verify"]
 
 MAX_ITEMS = 2000
 
@@ -126,8 +126,19 @@ async def verify(config: LoadConfig, students: Sequence[Student]) -> int:
 
 
 async def server_memory(config: LoadConfig) -> float | None:
-    """The server's resident memory in bytes, from its metrics."""
-    async with httpx.AsyncClient(base_url=config.url, timeout=WAIT) as http:
+    """The (first) server's resident memory in bytes, from its metrics."""
+    return await _metric(config.url, "process_resident_memory_bytes")
+
+
+async def server_cpu(config: LoadConfig) -> float | None:
+    """The CPU seconds (user and system) the servers have used so far, all of them."""
+    readings = [await _metric(url, "process_cpu_seconds_total") for url in config.urls]
+    return None if None in readings else sum(r for r in readings if r is not None)
+
+
+async def _metric(url: str, name: str) -> float | None:
+    """One of a server's process metrics (Prometheus text format)."""
+    async with httpx.AsyncClient(base_url=url, timeout=WAIT) as http:
         text = (await http.get("/metrics")).text
-    found = re.search(r"^process_resident_memory_bytes ([0-9.e+]+)$", text, re.MULTILINE)
+    found = re.search(rf"^{name} ([0-9.e+]+)$", text, re.MULTILINE)
     return float(found.group(1)) if found else None

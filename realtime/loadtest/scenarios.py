@@ -13,7 +13,14 @@ from typing import Any
 
 import websockets
 
-from realtime.loadtest.classroom import close_all, connect_all, server_memory, setup, verify
+from realtime.loadtest.classroom import (
+    close_all,
+    connect_all,
+    server_cpu,
+    server_memory,
+    setup,
+    verify,
+)
 from realtime.loadtest.config import CONNECT_CONCURRENCY, LoadConfig
 from realtime.loadtest.report import mib, percentiles
 from realtime.loadtest.student import Stats, Student
@@ -86,11 +93,13 @@ async def _steady(config: LoadConfig) -> dict[str, Any]:
     for s in slow:  # connected, then never read again: their outboxes fill
         await s.send({"type": "send", "client_msg_id": "slow", "content": "x"})
     turns_at_start = 0
+    server_cpu_at_start: float | None = None
 
     async def mark_start() -> None:
-        nonlocal turns_at_start
+        nonlocal turns_at_start, server_cpu_at_start
         await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
         turns_at_start = stats.turns
+        server_cpu_at_start = await server_cpu(config)
         stats.ack.clear()
         stats.first_delta.clear()
         stats.full_reply.clear()
@@ -100,10 +109,18 @@ async def _steady(config: LoadConfig) -> dict[str, Any]:
     if progress is not None:
         await progress
     measured = time.perf_counter() - measure_from
+    server_cpu_at_end = await server_cpu(config)
     memory_after = await server_memory(config)
     await close_all(students)
+    turns = stats.turns - turns_at_start
+    # The servers' CPU over the measured window only (not the setup), per turn: the
+    # figure that holds across days when latency moves with the machine.
+    cpu_ms_per_turn = None
+    if server_cpu_at_start is not None and server_cpu_at_end is not None and turns:
+        cpu_ms_per_turn = round(1000 * (server_cpu_at_end - server_cpu_at_start) / turns, 3)
     return {
-        "turns": stats.turns - turns_at_start,
+        "turns": turns,
+        "server_cpu_ms_per_turn": cpu_ms_per_turn,
         "turns_per_second": round((stats.turns - turns_at_start) / measured, 1),
         "frames_received_per_second": round(stats.frames / (measured + config.ramp), 1),
         "ack_ms": percentiles(stats.ack),

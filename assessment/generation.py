@@ -18,6 +18,7 @@ ever see approved content (:func:`approved_items`).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -112,35 +113,47 @@ async def generate(
     generated = await _llm_generate(llm, source, kind, count) if llm is not None else None
     generator = "llm" if generated is not None else "builtin"
     if generated is None:
-        generated = (
-            builtin_cloze(source, count, terms)
-            if kind == "fill_blank"
-            else builtin_cards(source, count)
-        )
+        # In a thread: the built-in generator is pure CPU, up to a second on the largest
+        # source, and the loop serves every socket meanwhile.
+        if kind == "fill_blank":
+            generated = await asyncio.to_thread(builtin_cloze, source, count, terms)
+        else:
+            generated = await asyncio.to_thread(builtin_cards, source, count)
     content = {_FIELD[kind]: generated, "generator": generator}
     return await cache.put(assessment_config_id, key, kind, content)
 
 
-def approved_items(contents: Iterable[CachedContent], assessment_type: str) -> list[dict[str, Any]]:
-    """The items of the approved contents that fit an assessment of this type."""
+def approved_items(
+    contents: Iterable[CachedContent], assessment_type: str, *, taken: Iterable[str] = ()
+) -> list[dict[str, Any]]:
+    """The items of the approved contents that fit an assessment of this type, each id
+    once, and none with an id in ``taken`` (the configured items'): the same sentence
+    in two sources makes the same item, and one content must not stop the assessment."""
     field = _FIELD.get(assessment_type)
+    seen: set[object] = set(taken)
     items: list[dict[str, Any]] = []
     for content in contents:
         if content.approved and content.content_type == assessment_type and field:
-            items.extend(content.content.get(field, []))
+            for item in content.content.get(field, []):
+                if isinstance(item, dict) and item.get("id") not in seen:
+                    seen.add(item.get("id"))
+                    items.append(item)
     return items
 
 
 def builtin_cloze(source: str, count: int = 10, terms: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Fill-blank items: sentences of ``source`` with their key term blanked out."""
-    items = []
+    items: list[dict[str, Any]] = []
     for sentence in _sentences(source):
         term = _key_term(sentence, terms)
         if term is None:
             continue
         plain = _BOLD.sub(r"\1", sentence)
         text = re.sub(rf"\b{re.escape(term)}\b", "___", plain, count=1)
-        items.append({"id": _item_id(text, term), "text": text, "answers": [term]})
+        item_id = _item_id(text, term)
+        if any(item["id"] == item_id for item in items):
+            continue  # the same sentence twice
+        items.append({"id": item_id, "text": text, "answers": [term]})
         if len(items) == count:
             break
     return items
@@ -148,7 +161,7 @@ def builtin_cloze(source: str, count: int = 10, terms: Sequence[str] = ()) -> li
 
 def builtin_cards(source: str, count: int = 10) -> list[dict[str, Any]]:
     """Flashcards from the definitions in ``source``: front the definition, back the term."""
-    cards = []
+    cards: list[dict[str, Any]] = []
     for sentence in _sentences(_BOLD.sub(r"\1", source)):
         match = _DEFINITION.match(sentence)
         if match is None or len(match["term"].split()) > 4:
@@ -158,7 +171,10 @@ def builtin_cards(source: str, count: int = 10) -> list[dict[str, Any]]:
         if not content_words(definition):
             continue
         front = definition[0].upper() + definition[1:]
-        cards.append({"id": _item_id(front, term), "front": front, "back": term})
+        card_id = _item_id(front, term)
+        if any(card["id"] == card_id for card in cards):
+            continue
+        cards.append({"id": card_id, "front": front, "back": term})
         if len(cards) == count:
             break
     return cards

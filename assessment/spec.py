@@ -219,6 +219,8 @@ def _key_point(raw: Any, where: str) -> KeyPoint:
 # Fields an instructor may set in ``ai_config.llm``; where a request goes, with which key
 # and for how long it may wait, are the operator's.
 _LLM_FIELDS = ("provider", "model", "temperature", "max_tokens")
+# A tutor's turn is a few sentences; every reply costs the operator's provider.
+MAX_REPLY_TOKENS = 4096
 
 
 def _llm(raw: Mapping[str, Any], where: str) -> LLMChoice:
@@ -229,7 +231,7 @@ def _llm(raw: Mapping[str, Any], where: str) -> LLMChoice:
                 "are the operator's provider settings (choose one by name with provider)"
             )
     defaults = LLMChoice(provider="", model="")
-    return LLMChoice(
+    choice = LLMChoice(
         provider=_text(raw, "provider", where),
         model=_text(raw, "model", where),
         temperature=_number(
@@ -237,6 +239,9 @@ def _llm(raw: Mapping[str, Any], where: str) -> LLMChoice:
         ),
         max_tokens=_count(raw, "max_tokens", defaults.max_tokens, low=1, where=where),
     )
+    if choice.max_tokens > MAX_REPLY_TOKENS:
+        raise InvalidConfig(f"{where}.max_tokens: must be at most {MAX_REPLY_TOKENS}")
+    return choice
 
 
 _ITEM_PARSERS: dict[str, tuple[str, Callable[[Mapping[str, Any], str], Item]]] = {

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from persistence.database import Database
 from persistence.records import AnalyticsSnapshot, JsonObject, Tenant, from_row
@@ -59,14 +60,15 @@ class AnalyticsStore:
             "average_seconds_to_complete": round(sum(durations) / len(durations), 1)
             if durations
             else None,
-            "most_missed": await self._most_missed([row["id"] for row in rows]),
+            "most_missed": await self._most_missed(query.with_only_columns(conversations.c.id)),
         }
 
-    async def _most_missed(self, conversation_ids: list[str], top: int = 10) -> list[JsonObject]:
-        if not conversation_ids:
-            return []
+    async def _most_missed(self, conversations_of: Select[Any], top: int = 10) -> list[JsonObject]:
+        """The items most often answered wrongly in the conversations ``conversations_of``
+        selects (a subquery: a course may have more conversations than a statement takes
+        parameters)."""
         query = select(conversation_messages.c.metadata).where(
-            conversation_messages.c.conversation_id.in_(conversation_ids),
+            conversation_messages.c.conversation_id.in_(conversations_of),
             conversation_messages.c.role == "user",
         )
         misses: Counter[str] = Counter()

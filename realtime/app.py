@@ -26,7 +26,7 @@ from realtime.metrics import Metrics
 from realtime.settings import Settings
 from realtime.sockets.websocket import conversation_socket
 from realtime.web import api, pages
-from realtime.web.middleware import BodyLimit, SecurityHeaders
+from realtime.web.middleware import DATA_HEADERS, BodyLimit, SecurityHeaders
 
 __all__ = ["create_app"]
 
@@ -88,12 +88,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=routes,
         lifespan=lifespan,
+        # Made by the outermost error middleware, outside SecurityHeaders: its own headers.
+        exception_handlers={500: server_error},
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
             cors,
         ],
     )
+
+
+async def server_error(request: Request, error: Exception) -> Response:
+    """A 500 as JSON, with the headers every answer carries (the error is logged)."""
+    return JSONResponse({"error": "server error"}, status_code=500, headers=DATA_HEADERS)
 
 
 async def healthz(request: Request) -> JSONResponse:

@@ -216,7 +216,9 @@ class Hub:
             grading_schema=config.grading_schema,
             mastery_threshold=config.mastery_threshold,
             ai_config=config.ai_config,
-            extra_items=approved_items(contents, config.assessment_type),
+            extra_items=approved_items(
+                contents, config.assessment_type, taken=_configured_ids(config)
+            ),
         )
         return Tutor(spec, llm=self.chat_client(spec, config.id))
 
@@ -332,3 +334,14 @@ class Hub:
             if runtime is not None:
                 await runtime.abandoned(conversation)
         return abandoned
+
+
+def _configured_ids(config: AssessmentConfig) -> set[str]:
+    """The ids of the items the instructor configured (generated ones come after)."""
+    ids = set()
+    for field in ("items", "cards", "objectives"):
+        listed = (config.ai_config or {}).get(field)
+        for item in listed if isinstance(listed, list) else ():
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                ids.add(item["id"])
+    return ids

@@ -28,6 +28,8 @@ class OnDemand:
         name: the task's name (in logs and task dumps).
     """
 
+    __slots__ = ("_kicked", "_linger", "_name", "_step", "_task", "_waiter")
+
     def __init__(
         self, step: Callable[[bool], Awaitable[bool]], *, linger: float, name: str
     ) -> None:

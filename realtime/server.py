@@ -8,26 +8,30 @@ drains the hub before uvicorn's own shutdown.
 
 from __future__ import annotations
 
-import asyncio
 import socket
 
 import uvicorn
 from starlette.applications import Starlette
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from realtime.hub import Hub
 from realtime.settings import Settings
+from realtime.transport_limits import bounded_http_protocol, bounded_websocket_protocol
 
-__all__ = ["Server", "uvicorn_config", "with_request_deadline"]
+__all__ = ["Server", "uvicorn_config"]
 
 
 def uvicorn_config(app: Starlette, settings: Settings, **options: object) -> uvicorn.Config:
-    """uvicorn settings for the application: sansio WebSockets, uvloop, httptools."""
+    """uvicorn settings for the application: sansio WebSockets, uvloop, httptools, each
+    protocol with the bounds of :mod:`realtime.transport_limits`."""
     return uvicorn.Config(
         app,
-        ws="websockets-sansio",
+        ws=bounded_websocket_protocol(settings.write_timeout),
         loop="uvloop",
-        http=with_request_deadline(settings.request_timeout),
+        http=bounded_http_protocol(
+            request_timeout=settings.request_timeout,
+            max_header_bytes=settings.max_header_bytes,
+            write_timeout=settings.write_timeout,
+        ),
         ws_max_size=settings.max_frame_bytes,
         ws_per_message_deflate=settings.per_message_deflate,
         ws_ping_interval=None,  # the protocol has its own heartbeat
@@ -35,58 +39,6 @@ def uvicorn_config(app: Starlette, settings: Settings, **options: object) -> uvi
         lifespan="on",
         **options,  # type: ignore[arg-type]
     )
-
-
-def with_request_deadline(seconds: float) -> type[HttpToolsProtocol]:
-    """uvicorn's httptools protocol, with a deadline for each request to arrive whole.
-
-    uvicorn times out only idle keep-alive connections: a client that sends half a
-    request's headers, or trickles its body, holds its socket (a file descriptor) for
-    ever, and a thousand such use them all up. Here a request's headers and body must
-    arrive within ``seconds`` of its first byte (or of the connection), else the
-    connection is closed. A WebSocket upgrade leaves the deadline at its headers: the
-    socket has the protocol's ``hello`` timeout from then on.
-    """
-
-    class DeadlineProtocol(HttpToolsProtocol):
-        _deadline: asyncio.TimerHandle | None = None
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._arm()
-
-        def on_message_begin(self) -> None:
-            super().on_message_begin()
-            if self._deadline is None:
-                self._arm()
-
-        def on_headers_complete(self) -> None:
-            super().on_headers_complete()
-            if self.parser.should_upgrade() and self._should_upgrade():
-                self._disarm()
-
-        def on_message_complete(self) -> None:
-            super().on_message_complete()
-            self._disarm()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
-            super().connection_lost(exc)
-
-        def _arm(self) -> None:
-            self._deadline = self.loop.call_later(seconds, self._too_slow)
-
-        def _disarm(self) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-                self._deadline = None
-
-        def _too_slow(self) -> None:
-            self._deadline = None
-            if not self.transport.is_closing():
-                self.transport.close()
-
-    return DeadlineProtocol
 
 
 class Server(uvicorn.Server):

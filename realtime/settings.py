@@ -34,6 +34,8 @@ class Settings:
     max_content_chars: int = 8000
     max_body_bytes: int = 1024 * 1024
     request_timeout: float = 30.0  # for an HTTP request's headers and body to arrive
+    max_header_bytes: int = 64 * 1024
+    write_timeout: float = 30.0  # a client that reads nothing for this long is dropped
     hello_timeout: float = 10.0
     heartbeat_interval: float = 25.0
     heartbeat_timeout: float = 10.0

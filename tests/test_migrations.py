@@ -7,7 +7,7 @@ from typing import Any
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection
 
 from persistence import migrate
@@ -231,8 +231,9 @@ async def test_an_assessment_llm_endpoint_becomes_the_legacy_provider(db: Databa
         },
     }
     plain: dict[str, Any] = {"items": []}
+    mixed = {"objectives": [], "llm": {"provider": "p", "model": "m", "base_url": "http://x"}}
     async with db.write() as conn:
-        for config_id, ai_config in (("a1", old), ("a2", plain)):
+        for config_id, ai_config in (("a1", old), ("a2", plain), ("a3", mixed)):
             await conn.execute(
                 assessment_configs.insert().values(
                     id=config_id,
@@ -252,3 +253,57 @@ async def test_an_assessment_llm_endpoint_becomes_the_legacy_provider(db: Databa
         "llm": {"provider": "legacy", "model": "m1", "temperature": 0.5},
     }
     assert rows["a2"] == plain
+    assert rows["a3"] == {"objectives": [], "llm": {"provider": "p", "model": "m"}}
+
+
+async def test_rows_get_their_tenant_and_a_course_of_two_platforms_gets_none(
+    db: Database,
+) -> None:
+    """Assessments take the course of their conversations, conversations their
+    assessment's platform; progress of a course id that two platforms have is left
+    to the operator (an empty platform), of a course of one platform takes it."""
+    await migrate.upgrade(db, "0004")
+    async with db.write() as conn:
+        for config_id, platform, link in (
+            ("a1", "p1", "l1"),
+            ("a2", "p2", "l2"),
+            ("a3", "p1", "l3"),
+        ):
+            await conn.execute(
+                text(
+                    "INSERT INTO assessment_configs (id, platform_id, resource_link_id, "
+                    "assessment_type, ai_config, created_by) VALUES (:i, :p, :l, 'chat', "
+                    "'{}', 't')"
+                ),
+                {"i": config_id, "p": platform, "l": link},
+            )
+        for conversation, config_id, course in (
+            ("c1", "a1", "k1"),
+            ("c2", "a2", "k1"),
+            ("c3", "a3", "k2"),
+        ):
+            await conn.execute(
+                text(
+                    "INSERT INTO conversations (id, assessment_config_id, user_id, course_id, "
+                    "status) VALUES (:c, :a, 'u', :k, 'active')"
+                ),
+                {"c": conversation, "a": config_id, "k": course},
+            )
+        for progress, course in (("g1", "k1"), ("g2", "k2")):
+            await conn.execute(
+                text("INSERT INTO student_progress (id, user_id, course_id) VALUES (:g, 'u', :k)"),
+                {"g": progress, "k": course},
+            )
+    await migrate.upgrade(db)
+    columns = {}
+    async with db.read() as conn:
+        for table, column in (
+            ("assessment_configs", "course_id"),
+            ("conversations", "platform_id"),
+            ("student_progress", "platform_id"),
+        ):
+            result = await conn.execute(text(f"SELECT id, {column} FROM {table}"))
+            columns[table] = {row_id: value for row_id, value in result}
+    assert columns["assessment_configs"] == {"a1": "k1", "a2": "k1", "a3": "k2"}
+    assert columns["conversations"] == {"c1": "p1", "c2": "p2", "c3": "p1"}
+    assert columns["student_progress"] == {"g1": "", "g2": "p1"}

@@ -35,6 +35,8 @@ class Completion:
         publish: sends an event to the conversation's sockets.
     """
 
+    __slots__ = ("_config", "_conversation", "_publish", "_standing", "_store")
+
     def __init__(
         self,
         conversation: Conversation,

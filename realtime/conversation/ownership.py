@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from redis.exceptions import RedisError
 
+from persistence.store import Store
 from protocol.messages import AssistantEnd, AssistantStart, MessageId, ServerFrame
 from realtime.cluster import Cluster
-from realtime.conversation.pipeline import Pipeline
+from realtime.conversation.pipeline import Admission, Pipeline
 
 __all__ = ["LEASE_RETRY_SECONDS", "Ownership"]
 
@@ -36,6 +37,10 @@ class Ownership:
         pipeline: the conversation's jobs (handed over, or retried, from here).
         on_lost: called when the lease turns out to be another process's now: this one
             must stop answering.
+        reload: catches the runtime up with what other processes stored.
+        has_sockets: whether the conversation has sockets in this process.
+        on_released: called once the lease is let go (the runtime may be idle).
+        publish: sends an event of the conversation to its sockets.
 
     Attributes:
         leased: this process holds the lease.
@@ -44,6 +49,22 @@ class Ownership:
             seen start (a cancel for one goes to its process).
     """
 
+    __slots__ = (
+        "_cluster",
+        "_has_sockets",
+        "_id",
+        "_loop",
+        "_on_lost",
+        "_on_released",
+        "_pipeline",
+        "_publish",
+        "_reload",
+        "_store",
+        "leased",
+        "remote_replies",
+        "stale",
+    )
+
     def __init__(
         self,
         conversation_id: str,
@@ -51,6 +72,11 @@ class Ownership:
         *,
         pipeline: Pipeline,
         on_lost: Callable[[], None],
+        reload: Callable[[], Awaitable[None]],
+        has_sockets: Callable[[], bool],
+        on_released: Callable[[], None],
+        store: Store,
+        publish: Callable[[AssistantEnd, int], None],
     ) -> None:
         self.leased = False
         self.stale = False
@@ -59,7 +85,63 @@ class Ownership:
         self._cluster = cluster
         self._pipeline = pipeline
         self._on_lost = on_lost
+        self._reload = reload
+        self._has_sockets = has_sockets
+        self._on_released = on_released
+        self._store = store
+        self._publish = publish
         self._loop = asyncio.get_running_loop()
+
+    async def admit(self, final: bool) -> Admission:
+        """Whether the worker may run its next job: only while this process holds the
+        lease (``final``: the worker's last look before it ends)."""
+        jobs = self._pipeline.jobs
+        if final or not (jobs or self.stale or self._has_sockets()):
+            # With no socket here (an opening asked for over HTTP, work forwarded by
+            # another process) the lease goes as soon as the work is done, not after
+            # the linger: the student's next turn, through the process its socket is
+            # on, is then answered there, not relayed through Redis.
+            return await self._last_look()
+        if jobs or self.stale:
+            # Asked before every job, not once: a lease believed held may have
+            # expired (a pause, a Redis restart) and been taken by another process.
+            if not await self.take():
+                return "stop"
+            if self.stale:
+                self.stale = False
+                await self._reload()
+        return "run"
+
+    async def _last_look(self) -> Admission:
+        """The worker is about to end: answer what other processes stored meanwhile (a
+        word from them may have been lost), else let the lease go."""
+        if not self.leased:
+            return "stop"
+        await self._reload()
+        if self._pipeline.jobs:
+            return "again"
+        await self.release()
+        self._on_released()
+        return "stop"
+
+    def wake(self) -> None:
+        """Another process stored a turn here while this one holds the lease: read it."""
+        self.stale = True
+        self._pipeline.wake()
+
+    async def take_over(self) -> None:
+        """This process claimed the lease of one that died: its reply in flight ends
+        ``interrupted`` (with the text it saved), and what it left is answered."""
+        self.leased = True
+        for message in await self._store.conversations.interrupt_streaming(self._id):
+            end = AssistantEnd(
+                message_id=MessageId(message.id),
+                status="interrupted",
+                length=len(message.content),
+            )
+            self._publish(end, message.seq)
+            self._cluster.broker.drop_reply_text(message.id)
+        self.wake()
 
     async def take(self) -> bool:
         """Hold the lease to run the conversation's replies, or hand the jobs to the
@@ -122,7 +204,3 @@ class Ownership:
     async def reply_text(self, message_id: str) -> str | None:
         """The text so far of a reply another process runs (None: not known)."""
         return await self._cluster.broker.reply_text(message_id)
-
-    def forget_reply_text(self, message_id: str) -> None:
-        """The reply ended: its text so far is in the database now."""
-        self._cluster.broker.drop_reply_text(message_id)

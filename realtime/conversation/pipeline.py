@@ -60,6 +60,8 @@ class Pipeline:
         on_done: called after each job.
     """
 
+    __slots__ = ("_admit", "_id", "_on_done", "_run", "_worker", "busy", "jobs", "stopping")
+
     def __init__(
         self,
         conversation_id: str,

@@ -93,6 +93,18 @@ class Streamer:
         cluster: the other processes, which read a reply's text so far from Redis.
     """
 
+    __slots__ = (
+        "_cluster",
+        "_id",
+        "_loop",
+        "_metrics",
+        "_publish",
+        "_settings",
+        "_store",
+        "current",
+        "transcript",
+    )
+
     def __init__(
         self,
         conversation_id: str,

@@ -59,6 +59,23 @@ class Room:
         on_empty: called when the last socket leaves, before the room unsubscribes.
     """
 
+    __slots__ = (
+        "_assessment_type",
+        "_broker",
+        "_follow",
+        "_metrics",
+        "_on_empty",
+        "_ownership",
+        "_settings",
+        "_standing",
+        "_store",
+        "_streamer",
+        "_subscription",
+        "_transcript",
+        "id",
+        "members",
+    )
+
     def __init__(
         self,
         conversation_id: str,

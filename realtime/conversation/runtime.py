@@ -74,6 +74,27 @@ class ConversationRuntime:
         cluster: the other processes of the deployment, if any.
     """
 
+    __slots__ = (
+        "_broker",
+        "_loop",
+        "_metrics",
+        "_on_idle",
+        "_store",
+        "completion",
+        "config",
+        "conversation",
+        "id",
+        "opened",
+        "ownership",
+        "pipeline",
+        "room",
+        "session",
+        "standing",
+        "streamer",
+        "transcript",
+        "tutor",
+    )
+
     def __init__(
         self,
         *,
@@ -108,7 +129,17 @@ class ConversationRuntime:
         self.ownership = (
             None
             if cluster is None
-            else Ownership(self.id, cluster, pipeline=self.pipeline, on_lost=self.lease_lost)
+            else Ownership(
+                self.id,
+                cluster,
+                pipeline=self.pipeline,
+                on_lost=self.lease_lost,
+                reload=self._reload,
+                has_sockets=lambda: bool(self.room.members),
+                on_released=lambda: self._on_idle(self),
+                store=store,
+                publish=self._publish,
+            )
         )
         self._broker = broker
         self.streamer = Streamer(
@@ -215,12 +246,7 @@ class ConversationRuntime:
         except ConversationClosed:
             raise Refused("conversation_closed", "the conversation is over") from None
         message = appended.message
-        ack = Ack(
-            client_msg_id=frame.client_msg_id,
-            message_id=MessageId(message.id),
-            seq=message.seq,
-            duplicate=appended.duplicate,
-        )
+        ack = _ack(frame, message, duplicate=appended.duplicate)
         if appended.duplicate:
             conn.send(ack)
             return False
@@ -234,14 +260,7 @@ class ConversationRuntime:
         """A repeat still gets its original ack, however the conversation stands."""
         original = await self._store.conversations.find_turn(self.id, frame.client_msg_id)
         if original is not None:
-            conn.send(
-                Ack(
-                    client_msg_id=frame.client_msg_id,
-                    message_id=MessageId(original.id),
-                    seq=original.seq,
-                    duplicate=True,
-                )
-            )
+            conn.send(_ack(frame, original, duplicate=True))
             return
         if self.standing.closing:
             raise Refused("conversation_closed", "the conversation is over")
@@ -390,39 +409,6 @@ class ConversationRuntime:
         """This process holds the conversation's lease (with other processes)."""
         return self.ownership is not None and self.ownership.leased
 
-    async def _admit(self, final: bool) -> Admission:
-        """With other processes, a job runs here only while this one holds the lease."""
-        ownership = self.ownership
-        assert ownership is not None
-        if final or not (self.pipeline.jobs or ownership.stale or self.room.members):
-            # With no socket here (an opening asked for over HTTP, work forwarded by
-            # another process) the lease goes as soon as the work is done, not after
-            # the linger: the student's next turn, through the process its socket is
-            # on, is then answered there, not relayed through Redis.
-            return await self._last_look()
-        if self.pipeline.jobs or ownership.stale:
-            # Asked before every job, not once: a lease believed held may have
-            # expired (a pause, a Redis restart) and been taken by another process.
-            if not await ownership.take():
-                return "stop"
-            if ownership.stale:
-                ownership.stale = False
-                await self._reload()
-        return "run"
-
-    async def _last_look(self) -> Admission:
-        """The worker is about to end: answer what other processes stored meanwhile (a
-        word from them may have been lost), else let the lease go."""
-        assert self.ownership is not None
-        if not self.ownership.leased:
-            return "stop"
-        await self._reload()
-        if self.pipeline.jobs:
-            return "again"
-        await self.ownership.release()
-        self._on_idle(self)
-        return "stop"
-
     async def _reload(self) -> None:
         """Catch up with what other processes stored since this runtime was loaded:
         their turns, replies and grades; the jobs are made again from them."""
@@ -439,6 +425,10 @@ class ConversationRuntime:
         self.pipeline.jobs[:] = [job for job in self.pipeline.jobs if job.kind == "complete"]
         self._adopt(messages)
 
+    async def _admit(self, final: bool) -> Admission:
+        assert self.ownership is not None
+        return await self.ownership.admit(final)
+
     def _follow(self, frame: ServerFrame) -> None:
         """Keep what this runtime knows current with events of other processes (the
         welcome of a join, a cancel to forward, turns to refuse)."""
@@ -449,22 +439,12 @@ class ConversationRuntime:
     def wake(self) -> None:
         """Another process stored a turn here while this one holds the lease."""
         assert self.ownership is not None
-        self.ownership.stale = True
-        self.pipeline.wake()
+        self.ownership.wake()
 
     async def take_over(self) -> None:
-        """This process claimed the lease of one that died: its reply in flight ends
-        ``interrupted`` (with the text it saved), and what it left is answered."""
+        """This process claimed the lease of one that died (see :meth:`Ownership.take_over`)."""
         assert self.ownership is not None
-        self.ownership.leased = True
-        for message in await self._store.conversations.interrupt_streaming(self.id):
-            message_id = MessageId(message.id)
-            end = AssistantEnd(
-                message_id=message_id, status="interrupted", length=len(message.content)
-            )
-            self._publish(end, message.seq)
-            self.ownership.forget_reply_text(message.id)
-        self.wake()
+        await self.ownership.take_over()
 
     def lease_lost(self) -> None:
         """The lease expired and another process has it: stop answering here."""
@@ -474,3 +454,13 @@ class ConversationRuntime:
         live = self.streamer.current
         if live is not None:
             live.stop("interrupted")
+
+
+def _ack(frame: Send, turn: Message, *, duplicate: bool) -> Ack:
+    """The ``ack`` of a stored turn."""
+    return Ack(
+        client_msg_id=frame.client_msg_id,
+        message_id=MessageId(turn.id),
+        seq=turn.seq,
+        duplicate=duplicate,
+    )

@@ -56,6 +56,24 @@ class Connection:
         on_gap: called when events are missing; the room then resyncs this connection.
     """
 
+    __slots__ = (
+        "_buffer",
+        "_held",
+        "_limit",
+        "_on_slow",
+        "_position",
+        "_queue",
+        "_queued_bytes",
+        "close_code",
+        "completed",
+        "id",
+        "identity",
+        "observer",
+        "on_gap",
+        "on_ready",
+        "resync_scheduled",
+    )
+
     def __init__(
         self,
         connection_id: str,

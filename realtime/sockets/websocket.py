@@ -10,12 +10,9 @@ nobody is talking to costs one task. When either side closes, the other stops.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import itertools
 import logging
-import secrets
-import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,14 +20,15 @@ from urllib.parse import urlsplit
 from starlette.responses import PlainTextResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from assessment.spec import InvalidConfig
 from persistence.errors import NotFound
 from persistence.records import Conversation
 from protocol.errors import (
     CLOSE_FORBIDDEN,
     CLOSE_NOT_FOUND,
     CLOSE_PROTOCOL_VIOLATION,
+    CLOSE_SERVER_ERROR,
     CLOSE_SERVER_RESTART,
-    CLOSE_SLOW,
     CLOSE_TRY_AGAIN_LATER,
     CLOSE_UNAUTHENTICATED,
     InvalidMessage,
@@ -45,7 +43,6 @@ from protocol.messages import (
     Ping,
     Pong,
     Send,
-    ServerPing,
     ServerPong,
 )
 from protocol.session import Session
@@ -53,16 +50,16 @@ from realtime.auth import AuthError, Identity, verify
 from realtime.conversation import ConversationRuntime, Refused
 from realtime.hub import Hub
 from realtime.limits import RateLimit
-from realtime.on_demand import OnDemand
 from realtime.settings import Settings
 from realtime.sockets.connection import Connection
+from realtime.sockets.heartbeat import Heartbeat
+from realtime.sockets.writer import Writer, close_socket
+from realtime.web.middleware import DATA_HEADERS
 
 __all__ = ["conversation_socket"]
 
 logger = logging.getLogger(__name__)
 _ids = itertools.count(1)
-# A socket in a conversation that is talking keeps its writer task between frames.
-WRITER_LINGER_SECONDS = 2.0
 
 
 class _Ended(Exception):
@@ -75,7 +72,8 @@ async def conversation_socket(websocket: WebSocket) -> None:
     settings = hub.settings
     origin = websocket.headers.get("origin")
     if origin is not None and not _origin_allowed(origin, websocket, settings):
-        await websocket.send_denial_response(PlainTextResponse("origin not allowed", 403))
+        denial = PlainTextResponse("origin not allowed", 403, headers=DATA_HEADERS)
+        await websocket.send_denial_response(denial)
         return
     await websocket.accept()
     if hub.draining:
@@ -90,22 +88,26 @@ async def conversation_socket(websocket: WebSocket) -> None:
             raise NotFound("no conversation id has NUL")
         runtime = await hub.runtime(conversation_id)
     except ProtocolViolation as violation:
-        await _close(websocket, violation.close_code, str(violation))
+        await close_socket(websocket, violation.close_code, str(violation))
         return
     except AuthError as error:
-        await _close(websocket, CLOSE_UNAUTHENTICATED, str(error))
+        await close_socket(websocket, CLOSE_UNAUTHENTICATED, str(error))
         return
     except NotFound:
-        await _close(websocket, CLOSE_NOT_FOUND, "no such conversation")
+        await close_socket(websocket, CLOSE_NOT_FOUND, "no such conversation")
+        return
+    except InvalidConfig as broken:  # its assessment cannot run (stored before a rule)
+        logger.error("assessment cannot be loaded: %s", broken)
+        await close_socket(websocket, CLOSE_SERVER_ERROR, "the assessment cannot be loaded")
         return
     except (WebSocketDisconnect, TimeoutError):
-        await _close(websocket, CLOSE_UNAUTHENTICATED, "no hello in time")
+        await close_socket(websocket, CLOSE_UNAUTHENTICATED, "no hello in time")
         return
     access = _access(identity, runtime.conversation)
     if access is not Access.STUDENT and access is not Access.OBSERVER:
         # Another tenant's conversation is not theirs to know of: as if it did not exist.
         code = CLOSE_FORBIDDEN if access is Access.FORBIDDEN else CLOSE_NOT_FOUND
-        await _close(
+        await close_socket(
             websocket,
             code,
             "not your conversation" if code == CLOSE_FORBIDDEN else "no such conversation",
@@ -115,7 +117,7 @@ async def conversation_socket(websocket: WebSocket) -> None:
     observer = access is Access.OBSERVER
     slot = hub.users.join(identity.platform_id, identity.user_id)
     if slot is None:
-        await _close(websocket, CLOSE_TRY_AGAIN_LATER, "too many sockets")
+        await close_socket(websocket, CLOSE_TRY_AGAIN_LATER, "too many sockets")
         hub.release(runtime)
         return
     session.authenticated()
@@ -128,11 +130,6 @@ async def conversation_socket(websocket: WebSocket) -> None:
     )
     hub.metrics.open_sockets.inc()
     where = {"conversation": runtime.id, "connection": conn.id}
-    # A socket's authority ends with its token: at exp it closes 4401, and the client
-    # comes back with a fresh one and its last_seq.
-    expiry = asyncio.get_running_loop().call_later(
-        max(0.0, identity.expires_at - time.time()), conn.close, CLOSE_UNAUTHENTICATED
-    )
     try:
         async with runtime.attach(conn):
             replayed = await runtime.replay(conn, hello.last_seq)
@@ -140,7 +137,6 @@ async def conversation_socket(websocket: WebSocket) -> None:
             await _serve(websocket, session, conn, runtime, hub, slot.turns)
     finally:
         hub.users.leave(slot)
-        expiry.cancel()
         session.closed()
         hub.metrics.open_sockets.dec()
         logger.debug("left", extra=where | {"code": conn.close_code})
@@ -193,9 +189,9 @@ async def _serve(
     hub: Hub,
     limiter: RateLimit,
 ) -> None:
-    heartbeat = _Heartbeat(conn, hub.settings)
+    heartbeat = Heartbeat(conn, hub.settings, expires_at=conn.identity.expires_at)
     # A client that takes no close within the heartbeat timeout is gone.
-    writer = _Writer(websocket, conn, close_timeout=hub.settings.heartbeat_timeout)
+    writer = Writer(websocket, conn, close_timeout=hub.settings.heartbeat_timeout)
     conn.on_ready = writer.kick
     writer.kick()  # the replay is queued already
     try:
@@ -220,7 +216,7 @@ async def _read(
     conn: Connection,
     runtime: ConversationRuntime,
     hub: Hub,
-    heartbeat: _Heartbeat,
+    heartbeat: Heartbeat,
     limiter: RateLimit,
 ) -> None:
     loop = asyncio.get_running_loop()
@@ -253,7 +249,7 @@ async def _handle(
     runtime: ConversationRuntime,
     hub: Hub,
     limiter: RateLimit,
-    heartbeat: _Heartbeat,
+    heartbeat: Heartbeat,
     now: float,
 ) -> None:
     match frame:
@@ -280,85 +276,6 @@ async def _handle(
             raise AssertionError("a second hello reached the handler")
 
 
-class _Writer:
-    """Sends the connection's outbox, then the close, from a task that runs only while
-    there is something to send. Once the close is sent it stops the socket's reader,
-    which may be waiting for a client that never answers."""
-
-    def __init__(self, websocket: WebSocket, conn: Connection, *, close_timeout: float) -> None:
-        self._websocket = websocket
-        self._close_timeout = close_timeout
-        self._conn = conn
-        self._reader: asyncio.Task[Any] | None = asyncio.current_task()
-        self._sender = OnDemand(self._step, linger=WRITER_LINGER_SECONDS, name=f"writer-{conn.id}")
-        self.kick = self._sender.kick
-        self.closed = False
-        self._finished: asyncio.Future[None] | None = None
-
-    async def _step(self, _final: bool) -> bool:
-        if self.closed:
-            return False
-        try:
-            text = self._conn.next_text()
-            if text is not None:
-                await self._websocket.send_text(text)
-                return True
-            if self._conn.close_code is None:
-                return False
-            await _close(self._websocket, self._conn.close_code, "")
-        except WebSocketDisconnect:
-            pass  # the client has gone: nothing more can be sent, the close included
-        self.closed = True
-        if self._reader is not None:
-            self._reader.cancel()
-        if self._finished is not None:
-            self._finished.set_result(None)
-        return False
-
-    async def finish(self) -> None:
-        """The reader is done: send what is left and the close, for a bounded time."""
-        self._reader = None
-        if not self.closed:
-            # Made only now: a future held by every socket would cost memory for nothing.
-            self._finished = asyncio.get_running_loop().create_future()
-            self._conn.close(1000)  # a no-op if a code is set already (the first one wins)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._close_timeout):
-                    await self._finished
-        self._sender.cancel()  # it is lingering, or stuck on a client that reads nothing
-
-
-class _Heartbeat:
-    """Pings every interval; a pong must come back within the timeout, or the connection
-    closes 4408. Timers on the loop rather than a task: every held socket has one."""
-
-    def __init__(self, conn: Connection, settings: Settings) -> None:
-        self._conn = conn
-        self._settings = settings
-        self._loop = asyncio.get_running_loop()
-        self._waiting: str | None = None
-        self._timer = self._loop.call_later(settings.heartbeat_interval, self._ping)
-
-    def answered(self, nonce: object) -> None:
-        if self._waiting is not None and nonce == self._waiting:
-            self._waiting = None
-            self._timer.cancel()
-            self._timer = self._loop.call_later(self._settings.heartbeat_interval, self._ping)
-
-    def stop(self) -> None:
-        self._timer.cancel()
-
-    def _ping(self) -> None:
-        # Unpredictable (the protocol says so): a client that could foresee nonces could
-        # answer pings without reading, and hold a socket whose outbox never drains.
-        self._waiting = secrets.token_hex(8)
-        self._conn.send(ServerPing(nonce=self._waiting))
-        self._timer = self._loop.call_later(self._settings.heartbeat_timeout, self._expired)
-
-    def _expired(self) -> None:
-        self._conn.close(CLOSE_SLOW)
-
-
 def _refuse(conn: Connection, hub: Hub, code: str, message: str, ref: str | None) -> None:
     hub.metrics.refused_frames.labels(code).inc()
     conn.send(Error(code=code, message=message, ref=ref))
@@ -377,10 +294,3 @@ def _text(message: Mapping[str, Any]) -> str:
             "binary frames are not part of the protocol", CLOSE_PROTOCOL_VIOLATION
         )
     return text
-
-
-async def _close(websocket: WebSocket, code: int, reason: str) -> None:
-    try:
-        await websocket.close(code, reason)
-    except RuntimeError:
-        pass  # already closed by the client

@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from assessment.generation import generate
 from assessment.spec import AssessmentSpec, InvalidConfig
-from persistence.errors import NotFound, OtherTenant, TooManyAttempts
+from persistence.errors import ConstraintViolation, NotFound, OtherTenant, TooManyAttempts
 from persistence.records import AssessmentConfig, Conversation
 from realtime.auth import AuthError, Identity, verify
 from realtime.hub import Hub
@@ -31,6 +31,13 @@ from realtime.sockets.frames import message_frame
 __all__ = ["routes"]
 
 MAX_PAGE = 1000
+# Generated content's source material and the terms to blank: a chapter, a glossary.
+MAX_SOURCE_CHARS = 100_000
+MAX_TERMS = 100
+MAX_TERM_CHARS = 100
+# The longest id a path, query or body may name: ids are indexed, and PostgreSQL's index
+# entries are at most about 2.7 KB.
+MAX_ID_CHARS = 255
 OPENING_WAIT = 10.0  # seconds; the opening starts within milliseconds
 
 
@@ -58,7 +65,7 @@ def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         hub: Hub = request.app.state.hub
         try:
-            _refuse_nul(request)
+            _check_parameters(request)
             return await handler(request, hub, _identity(request, hub))
         except ApiError as error:
             return JSON({"error": str(error)}, status_code=error.status)
@@ -66,6 +73,8 @@ def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             return JSON({"error": str(missing)}, status_code=404)
         except OtherTenant:
             return JSON({"error": "resource_link_id: belongs to another course"}, status_code=403)
+        except ConstraintViolation as refused:
+            return JSON({"error": str(refused)}, status_code=422)
         except InvalidConfig as invalid:
             return JSON({"error": str(invalid)}, status_code=422)
 
@@ -84,12 +93,14 @@ def _identity(request: Request, hub: Hub) -> Identity:
         raise ApiError(401, str(error)) from None
 
 
-def _refuse_nul(request: Request) -> None:
-    """No id, query or stored text has NUL, and PostgreSQL refuses it in text."""
+def _check_parameters(request: Request) -> None:
+    """No id or query has NUL (PostgreSQL refuses it in text), nor is longer than an id."""
     for where, values in (("path", request.path_params), ("query", request.query_params)):
         for name, value in values.items():
             if "\x00" in name or "\x00" in str(value):
                 raise ApiError(422, f"{where} parameters must not contain NUL")
+            if len(str(value)) > MAX_ID_CHARS:
+                raise ApiError(422, f"{name}: must be at most {MAX_ID_CHARS} characters")
 
 
 def _has_nul(value: Any) -> bool:
@@ -128,6 +139,13 @@ def _string(body: dict[str, Any], field: str) -> str:
     return value
 
 
+def _id(body: dict[str, Any], field: str) -> str:
+    value = _string(body, field)
+    if len(value) > MAX_ID_CHARS:
+        raise ApiError(422, f"{field}: must be at most {MAX_ID_CHARS} characters")
+    return value
+
+
 def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
     raw = request.query_params.get(name)
     if raw is None:
@@ -148,7 +166,7 @@ async def put_assessment(request: Request, hub: Hub, identity: Identity) -> Resp
     """Create or replace the assessment of a resource link (instructors)."""
     _instructor(identity)
     body = await _body(request)
-    platform_id = _string(body, "platform_id")
+    platform_id = _id(body, "platform_id")
     if platform_id != identity.platform_id:
         raise ApiError(403, "platform_id: not the token's platform")
     threshold = body.get("mastery_threshold", 80)
@@ -163,7 +181,7 @@ async def put_assessment(request: Request, hub: Hub, identity: Identity) -> Resp
         hub.providers.resolve(spec.llm)  # a provider and model of the operator's, or 422
     config = await hub.store.assessments.upsert(
         tenant=identity.tenant,
-        resource_link_id=_string(body, "resource_link_id"),
+        resource_link_id=_id(body, "resource_link_id"),
         assessment_type=body["assessment_type"],
         grading_schema=body["grading_schema"],
         ai_config=body["ai_config"],
@@ -278,13 +296,24 @@ async def create_content(request: Request, hub: Hub, identity: Identity) -> Resp
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100:
         raise ApiError(422, "count: must be a whole number from 1 to 100")
     terms = body.get("terms", [])
-    if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
-        raise ApiError(422, "terms: must be a list of strings")
+    if (
+        not isinstance(terms, list)
+        or len(terms) > MAX_TERMS
+        or not all(isinstance(t, str) and 0 < len(t) <= MAX_TERM_CHARS for t in terms)
+    ):
+        raise ApiError(
+            422,
+            f"terms: must be a list of at most {MAX_TERMS} strings"
+            f" of 1-{MAX_TERM_CHARS} characters",
+        )
+    source = _string(body, "source")
+    if len(source) > MAX_SOURCE_CHARS:
+        raise ApiError(422, f"source: must be at most {MAX_SOURCE_CHARS} characters")
     tutor = await hub.tutor(config)
     content = await generate(
         hub.store.content,
         config.id,
-        _string(body, "source"),
+        source,
         kind,
         count=count,
         terms=terms,

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["BodyLimit", "SecurityHeaders"]
+__all__ = ["DATA_HEADERS", "BodyLimit", "SecurityHeaders"]
 
 # A page: its scripts, styles and sockets only from this server, never framed. An API
 # answer or a file: nothing at all (it is data, never a document to render).
@@ -21,6 +21,13 @@ PAGE_POLICY = (
     "form-action 'self'; frame-ancestors 'none'"
 )
 DATA_POLICY = "default-src 'none'; frame-ancestors 'none'"
+# The headers of an answer that is not a page, for answers made outside the middleware
+# (the server error handler's, a WebSocket's denial).
+DATA_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "content-security-policy": DATA_POLICY,
+}
 
 
 class SecurityHeaders:
@@ -50,11 +57,8 @@ class SecurityHeaders:
 
 
 def _headers(policy: str) -> Iterable[tuple[bytes, bytes]]:
-    return (
-        (b"x-content-type-options", b"nosniff"),
-        (b"referrer-policy", b"no-referrer"),
-        (b"content-security-policy", policy.encode()),
-    )
+    fixed = {**DATA_HEADERS, "content-security-policy": policy}
+    return [(name.encode(), value.encode()) for name, value in fixed.items()]
 
 
 # How much of a refused body is read (and dropped) before the answer, in limits.

@@ -8,6 +8,7 @@ lists the demo assessments and mounts the widget, with tokens minted by
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -22,11 +23,13 @@ from persistence.records import AssessmentConfig
 from realtime.auth import mint
 from realtime.demo import DEMO_COURSE, DEMO_PLATFORM
 from realtime.hub import Hub
+from realtime.limits import RateLimit
 
 __all__ = ["demo_routes", "widget_routes"]
 
 STATIC = Path(__file__).parent / "static"
 VISITOR_TOKEN_TTL = timedelta(days=7)
+VISITORS_PER_MINUTE = 10
 
 
 def widget_routes() -> list[BaseRoute]:
@@ -41,7 +44,7 @@ def demo_routes() -> list[BaseRoute]:
         Route("/demo/demo.js", demo_file("demo.js")),
         Route("/demo/demo.css", demo_file("demo.css")),
         Route("/demo/assessments", demo_assessments),
-        Route("/demo/visitors", demo_visitor, methods=["POST"]),
+        Route("/demo/visitors", demo_visitors(VISITORS_PER_MINUTE), methods=["POST"]),
     ]
 
 
@@ -75,9 +78,22 @@ async def demo_assessments(request: Request) -> JSONResponse:
     )
 
 
-async def demo_visitor(request: Request) -> JSONResponse:
-    """A token for a new anonymous learner of the demo course."""
-    hub: Hub = request.app.state.hub
+def demo_visitors(per_minute: int) -> Callable[[Request], Awaitable[Response]]:
+    """The endpoint that mints a token for a new anonymous learner of the demo course,
+    ``per_minute`` a minute per address: each visitor is a new user, with limits of its
+    own, so minting is what is limited."""
+    visitors = _PerAddress(per_minute, 60.0)
+
+    async def demo_visitor(request: Request) -> Response:
+        address = request.client.host if request.client is not None else ""
+        if not visitors.allow(address, asyncio.get_running_loop().time()):
+            return JSONResponse({"error": "too many visitors from this address"}, status_code=429)
+        return _visitor_token(request.app.state.hub)
+
+    return demo_visitor
+
+
+def _visitor_token(hub: Hub) -> JSONResponse:
     user = f"visitor-{secrets.token_hex(8)}"
     token = mint(
         hub.settings.signing_secret,
@@ -87,3 +103,20 @@ async def demo_visitor(request: Request) -> JSONResponse:
         ttl=VISITOR_TOKEN_TTL,
     )
     return JSONResponse({"user_id": user, "token": token}, status_code=201)
+
+
+class _PerAddress:
+    """A rate limit per client address, forgetting an address once its window is past."""
+
+    def __init__(self, count: int, window: float) -> None:
+        self._count, self._window = count, window
+        self._limits: dict[str, RateLimit] = {}
+
+    def allow(self, address: str, now: float) -> bool:
+        if len(self._limits) > 10_000:  # a sweep now and then keeps it small
+            self._limits = {a: r for a, r in self._limits.items() if r.recent(now)}
+        limit = self._limits.setdefault(address, RateLimit(self._count, self._window))
+        if not limit.allows(now):
+            return False
+        limit.record(now)
+        return True

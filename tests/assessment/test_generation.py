@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from assessment.generation import approved_items, builtin_cards, builtin_cloze, generate
@@ -98,3 +100,25 @@ async def test_llm_generation_is_checked_and_falls_back(
     await client.aclose()
     assert content.content["generator"] == generator
     assert llm.requests[0]["response_format"] == {"type": "json_object"}
+
+
+def test_a_sentence_repeated_makes_one_item() -> None:
+    """The same sentence twice in a source gives one item (ids are by text)."""
+    source = "The mitochondria produces energy for cells. " * 2
+    items = builtin_cloze(source, 10, ["mitochondria"])
+    assert len(items) == 1
+
+
+def test_approved_items_skip_ids_already_taken() -> None:
+    """Two contents with the same item, or an item with a configured id: each id once."""
+
+    class Content:
+        def __init__(self, items: list[dict[str, Any]]) -> None:
+            self.approved = True
+            self.content_type = "fill_blank"
+            self.content = {"items": items}
+
+    same: dict[str, Any] = {"id": "gen-1", "text": "a ___", "answers": ["b"]}
+    mine: dict[str, Any] = {"id": "i1", "text": "c ___", "answers": ["d"]}
+    contents = [Content([same]), Content([same, mine])]
+    assert approved_items(contents, "fill_blank", taken={"i1"}) == [same]  # type: ignore[arg-type]

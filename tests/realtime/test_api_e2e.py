@@ -322,3 +322,28 @@ async def test_a_body_over_the_limit_is_refused_with_413(settings: Settings) -> 
             )
         assert streamed.status_code == 413
         assert (await api(small, "PUT", "/api/assessments", teacher, BODY)).status_code == 200
+
+
+async def test_ids_past_their_length_and_oversized_generation_are_422(run: Running) -> None:
+    """Ids are at most 255 characters (PostgreSQL indexes them); content generation takes
+    at most 100,000 characters of source and 100 terms."""
+    teacher = _teacher(run)
+    long_link = await api(
+        run, "PUT", "/api/assessments", teacher, BODY | {"resource_link_id": "r" * 256}
+    )
+    assert (long_link.status_code, long_link.json()["error"]) == (
+        422,
+        "resource_link_id: must be at most 255 characters",
+    )
+    path = await api(run, "GET", f"/api/conversations/{'c' * 256}", teacher)
+    assert path.status_code == 422
+    query = await api(
+        run, "GET", f"/api/courses/course-1/analytics?assignment_id={'a' * 256}", teacher
+    )
+    assert query.status_code == 422
+    assessment = await create_assessment(run, "fill_blank", "mastery", FILL_BLANK)
+    content = f"/api/assessments/{assessment}/content"
+    big = await api(run, "POST", content, teacher, {"source": "word " * 25_000})
+    assert big.json()["error"] == "source: must be at most 100000 characters"
+    many = await api(run, "POST", content, teacher, {"source": "x y z w.", "terms": ["t"] * 101})
+    assert many.status_code == 422

@@ -191,6 +191,7 @@ async def test_an_origin_not_allowed_is_refused_at_the_upgrade(strict: Running) 
     with pytest.raises(websockets.InvalidStatus) as refused:
         await Client.connect(strict, conversation, None, origin="http://evil.example")
     assert refused.value.response.status_code == 403
+    assert refused.value.response.headers["x-content-type-options"] == "nosniff"
     allowed = await Client.connect(
         strict, conversation, strict.token("student-1"), origin="http://allowed.example"
     )

@@ -27,17 +27,25 @@ def test_a_rate_limit_counts_the_window_only() -> None:
     assert limit.allows(10.1)
 
 
-def test_a_users_entry_lives_as_long_as_their_sockets() -> None:
-    """One entry per user with sockets, shared; refused past the most; gone with the last."""
+def test_a_users_entry_lives_as_long_as_their_sockets_and_a_window() -> None:
+    """One entry per user with sockets, shared; refused past the most; kept a window
+    after the last socket (a reconnect keeps its count), then forgotten."""
     limits = UserLimits(max_sockets=2, turns=5, window=60)
     first, second = limits.join("lms", "u1"), limits.join("lms", "u1")
     assert first is not None and first is second
     assert limits.join("lms", "u1") is None
     other = limits.join("other-lms", "u1")  # another platform's u1 is another user
     assert other is not None and other is not first
+    first.turns.record(0.0)
     for slot in (first, second, other):
         limits.leave(slot)
-    assert len(limits) == 0
+    assert len(limits) == 2
+    assert limits.join("lms", "u1") is first  # back within the window: the same count
+    brief = UserLimits(max_sockets=2, turns=5, window=0)
+    gone = brief.join("lms", "u1")
+    assert gone is not None
+    brief.leave(gone)
+    assert brief.join("lms", "u2") is not None and len(brief) == 1  # u1 forgotten
 
 
 async def test_turns_are_limited_per_user_across_their_sockets(settings: Settings) -> None:

@@ -28,6 +28,7 @@ depends_on = None
 
 LEGACY_PROVIDER = "legacy"
 KEPT = ("temperature", "max_tokens")
+CHOICE = ("provider", "model", *KEPT)  # the fields of the new form
 
 configs = sa.table(
     "assessment_configs",
@@ -55,9 +56,10 @@ def _without_endpoint(ai_config: Any) -> dict[str, Any] | None:
     if not isinstance(ai_config, dict):
         return None
     llm = ai_config.get("llm")
-    if not isinstance(llm, dict) or "provider" in llm:
-        return None
+    if not isinstance(llm, dict) or set(llm) <= set(CHOICE):
+        return None  # none, or one of the new form already
     model = llm.get("model")
-    choice = {"provider": LEGACY_PROVIDER, "model": model if isinstance(model, str) else "unknown"}
+    provider = llm.get("provider") if isinstance(llm.get("provider"), str) else LEGACY_PROVIDER
+    choice = {"provider": provider, "model": model if isinstance(model, str) else "unknown"}
     choice |= {key: llm[key] for key in KEPT if key in llm}
     return ai_config | {"llm": choice}

@@ -13,7 +13,8 @@ UNIQUE(platform_id, user_id, course_id): the same ids on two platforms are two s
 Backfill: an assessment takes the course most of its conversations have (an assessment
 with none keeps an empty course, which no instructor's token names: the operator assigns
 it); conversations and content take their assessment's platform (content its course);
-progress and snapshots the platform of the course's assessments.
+progress and snapshots the platform of the course's assessments, when only one platform
+has that course id (else an empty platform, for the operator to assign).
 
 Revision ID: 0005
 Revises: 0004
@@ -30,12 +31,12 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-# The platform of a course, from its assessments (a course id on one platform only, as
-# every deployment before this had).
+# The platform of a course, from its assessments: only when one platform has that course
+# id. Two platforms with the same course id are two schools, and which one a row of
+# progress or a snapshot was of is not known: it is left to the operator ('').
 _COURSE_PLATFORM = (
-    "(SELECT a.platform_id FROM assessment_configs a "
-    "WHERE a.course_id = {table}.course_id AND a.course_id <> '' "
-    "ORDER BY a.created_at LIMIT 1)"
+    "(SELECT CASE WHEN count(DISTINCT a.platform_id) = 1 THEN min(a.platform_id) END "
+    "FROM assessment_configs a WHERE a.course_id = {table}.course_id AND a.course_id <> '')"
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
+from persistence.store import Store
 from protocol.messages import AssistantEnd, AssistantStart, MessageId
 from realtime.cluster import Cluster, open_cluster
 from realtime.cluster.redis_broker import Control
@@ -22,24 +23,39 @@ async def _processes(redis_url: str) -> AsyncIterator[tuple[Cluster, Cluster]]:
         yield first, second
 
 
-def _ownership(cluster: Cluster, lost: list[str] | None = None) -> tuple[Ownership, Pipeline]:
+def _ownership(
+    cluster: Cluster, store: Store, lost: list[str] | None = None
+) -> tuple[Ownership, Pipeline]:
     async def run(job: Job) -> None:
+        pass
+
+    async def reload() -> None:
         pass
 
     pipeline = Pipeline("c1", run=run, admit=None, on_done=lambda: None)
     noted = lost if lost is not None else []
-    ownership = Ownership("c1", cluster, pipeline=pipeline, on_lost=lambda: noted.append("lost"))
+    ownership = Ownership(
+        "c1",
+        cluster,
+        pipeline=pipeline,
+        on_lost=lambda: noted.append("lost"),
+        reload=reload,
+        has_sockets=lambda: False,
+        on_released=lambda: None,
+        store=store,
+        publish=lambda frame, seq: None,
+    )
     return ownership, pipeline
 
 
 async def test_one_process_holds_the_lease_and_the_other_hands_it_the_work(
-    redis_url: str,
+    redis_url: str, store: Store
 ) -> None:
     """The first to ask holds it (its memory then stale); the second sends its jobs over."""
     async with _processes(redis_url) as (first, second):
         controls = Inbox[Control]()
         first.broker.on_control = controls.deliver
-        (here, _), (there, jobs_there) = _ownership(first), _ownership(second)
+        (here, _), (there, jobs_there) = _ownership(first, store), _ownership(second, store)
         assert await here.take()
         assert (here.leased, here.stale) == (True, True)
         jobs_there.jobs.append(Job("opening"))
@@ -51,12 +67,12 @@ async def test_one_process_holds_the_lease_and_the_other_hands_it_the_work(
         assert await there.take()
 
 
-async def test_a_cancel_goes_to_the_process_running_the_reply(redis_url: str) -> None:
+async def test_a_cancel_goes_to_the_process_running_the_reply(redis_url: str, store: Store) -> None:
     """Only for a reply seen starting, and only while another process holds the lease."""
     async with _processes(redis_url) as (first, second):
         controls = Inbox[Control]()
         first.broker.on_control = controls.deliver
-        (here, _), (there, _) = _ownership(first), _ownership(second)
+        (here, _), (there, _) = _ownership(first, store), _ownership(second, store)
         reply = MessageId("m2")
         assert not await there.forward_cancel(reply)  # not seen starting
         there.follow(AssistantStart(message_id=reply, seq=2))
@@ -69,13 +85,33 @@ async def test_a_cancel_goes_to_the_process_running_the_reply(redis_url: str) ->
         assert not await there.forward_cancel(reply)
 
 
-async def test_a_holder_that_finds_its_lease_taken_stops(redis_url: str) -> None:
+async def test_a_holder_that_finds_its_lease_taken_stops(redis_url: str, store: Store) -> None:
     """A lease believed held but now another's: on_lost, and the work goes there."""
     async with _processes(redis_url) as (first, second):
         lost: list[str] = []
-        (here, _), (there, _) = _ownership(first, lost), _ownership(second)
+        (here, _), (there, _) = _ownership(first, store, lost), _ownership(second, store)
         assert await here.take()
         await first.leases.release("c1")  # as if it had expired
         assert await there.take()
         assert not await here.take()
         assert lost == ["lost"]
+
+
+async def test_the_worker_runs_only_while_the_lease_is_held(redis_url: str, store: Store) -> None:
+    """Jobs and no lease: take it and run; the last look with no job lets it go; another
+    process's lease stops the worker and takes its jobs."""
+    async with _processes(redis_url) as (first, second):
+        (here, jobs_here), (there, jobs_there) = _ownership(first, store), _ownership(second, store)
+        jobs_here.jobs.append(Job("opening"))
+        assert await here.admit(False) == "run"
+        assert _held(here)
+        jobs_here.jobs.clear()
+        assert await here.admit(True) == "stop"
+        assert not _held(here)  # released
+        assert await here.take()
+        jobs_there.jobs.append(Job("opening"))
+        assert await there.admit(False) == "stop" and jobs_there.jobs == []
+
+
+def _held(ownership: Ownership) -> bool:
+    return ownership.leased

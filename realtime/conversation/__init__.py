@@ -1,7 +1,7 @@
 """A live conversation, in parts a newcomer can find by name.
 
-- :mod:`.runtime`: the coordinator. It takes the client's frames and runs each job: a
-  turn graded, the tutor's reply started.
+- :mod:`.runtime`: the coordinator. It runs each job: a turn graded, the tutor's reply
+  started; :mod:`.intake` takes the client's frames (a turn, a cancel, ``complete``).
 - :mod:`.room`: the sockets on the conversation, their replay and resync.
 - :mod:`.pipeline`: the jobs, answered one at a time and in order by one worker.
 - :mod:`.reply`: the reply being streamed, its deltas coalesced and its text saved.
@@ -12,6 +12,7 @@
   status and score, and its messages.
 """
 
-from realtime.conversation.runtime import ConversationRuntime, Refused
+from realtime.conversation.intake import Refused
+from realtime.conversation.runtime import ConversationRuntime
 
 __all__ = ["ConversationRuntime", "Refused"]

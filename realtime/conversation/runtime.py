@@ -1,7 +1,8 @@
 """A live conversation: the coordinator of its parts.
 
-The runtime takes the client's frames (a turn, a cancel, ``complete``) and turns them
-into jobs for its :class:`Pipeline`; each job grades a turn and has the tutor answer it.
+The client's frames (a turn, a cancel, ``complete``) are taken by its :class:`Intake`
+and become jobs for its :class:`Pipeline`; each job grades a turn and has the tutor
+answer it.
 A graded turn's grade and score are stored in the transaction that starts the tutor's
 reply (one commit between a turn's ack and its first delta), then ``progress`` is
 published, then the reply streams (:class:`Streamer`). When the tutor has nothing left
@@ -23,26 +24,17 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from assessment import grading
 from assessment.evaluation import Evaluation
 from assessment.tutor import Tutor
-from persistence.errors import ConversationClosed
 from persistence.records import AssessmentConfig, Conversation, Message
 from persistence.store import Store
 from persistence.turns import RecordEvaluation
 from protocol.messages import (
-    Ack,
-    AssistantDelta,
-    AssistantEnd,
-    AssistantStart,
-    Completed,
-    MessageFrame,
-    MessageId,
-    Progress,
-    Send,
     ServerFrame,
 )
 from realtime.cluster import Cluster
-from realtime.cluster.broker import Broker, Event
+from realtime.cluster.broker import Broker
 from realtime.conversation.completion import Completion
 from realtime.conversation.deck import deck_order
+from realtime.conversation.intake import Intake
 from realtime.conversation.ownership import Ownership
 from realtime.conversation.pipeline import Admission, Job, Pipeline, undone
 from realtime.conversation.reply import Streamer
@@ -52,20 +44,11 @@ from realtime.conversation.transcript import Transcript, turns
 from realtime.metrics import Metrics
 from realtime.settings import Settings
 from realtime.sockets.connection import Connection
-from realtime.sockets.frames import message_frame
 
-__all__ = ["ConversationRuntime", "Refused"]
-
-
-class Refused(Exception):
-    """A client frame the conversation refuses; ``code`` is the protocol's error code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+__all__ = ["ConversationRuntime"]
 
 
-class ConversationRuntime:
+class ConversationRuntime(Intake):
     """The in-process state of one conversation while it is in use.
 
     Args:
@@ -218,80 +201,6 @@ class ConversationRuntime:
         if self.leased:
             self.pipeline.wake()  # to let the lease go now that no socket is here
 
-    # Client frames
-
-    async def submit_turn(self, conn: Connection, frame: Send, allowed: bool) -> bool:
-        """Store a student's turn and acknowledge it after commit.
-
-        The checks go in the protocol's order: a repeat gets its original ack whatever
-        the conversation's state and is never rate-limited; then a closed conversation
-        refuses; then the rate limit.
-
-        Args:
-            allowed: the connection's rate limit lets one more turn through.
-
-        Returns:
-            True if a new turn was stored (False: a repeat, answered with its ack).
-
-        Raises:
-            Refused: conversation_closed or rate_limited.
-        """
-        if self.standing.closing or not allowed:
-            await self._refuse_turn(conn, frame)
-            return False
-        try:
-            appended = await self._store.conversations.append_user_turn(
-                self.id, frame.client_msg_id, frame.content
-            )
-        except ConversationClosed:
-            raise Refused("conversation_closed", "the conversation is over") from None
-        message = appended.message
-        ack = _ack(frame, message, duplicate=appended.duplicate)
-        if appended.duplicate:
-            conn.send(ack)
-            return False
-        self.transcript.append(message)
-        self._publish(message_frame(message), message.seq, origin=conn.id, for_origin=ack)
-        self._metrics.turns.inc()
-        self.pipeline.enqueue(Job("answer", message))
-        return True
-
-    async def _refuse_turn(self, conn: Connection, frame: Send) -> None:
-        """A repeat still gets its original ack, however the conversation stands."""
-        original = await self._store.conversations.find_turn(self.id, frame.client_msg_id)
-        if original is not None:
-            conn.send(_ack(frame, original, duplicate=True))
-            return
-        if self.standing.closing:
-            raise Refused("conversation_closed", "the conversation is over")
-        raise Refused("rate_limited", "too many turns; wait a moment")
-
-    async def cancel(self, message_id: str) -> None:
-        """Stop the reply in flight (it ends ``cancelled``), here or in its process.
-
-        Raises:
-            Refused: unknown_message, if that reply is not in flight.
-        """
-        live = self.streamer.in_flight(message_id)
-        if live is not None and live.stop("cancelled"):
-            return
-        if self.ownership is not None and await self.ownership.forward_cancel(
-            MessageId(message_id)
-        ):
-            return
-        raise Refused("unknown_message", f"no reply {message_id} is in flight")
-
-    def request_complete(self) -> None:
-        """The student ends the assessment: it is scored once pending turns are answered.
-
-        Raises:
-            Refused: conversation_closed, if it is already over.
-        """
-        if self.standing.closing:
-            raise Refused("conversation_closed", "the conversation is over")
-        self.standing.closing = True
-        self.pipeline.enqueue(Job("complete"))
-
     async def abandoned(self, conversation: Conversation) -> None:
         """The idle sweeper abandoned this conversation: tell its sockets."""
         self.completion.abandoned(conversation)
@@ -382,26 +291,6 @@ class ConversationRuntime:
         self.opened.set()
         await self.streamer.stream(message, reply.chunks, started=started)
 
-    def _publish(
-        self,
-        frame: Progress | Completed | MessageFrame | AssistantStart | AssistantDelta | AssistantEnd,
-        seq: int | None = None,
-        *,
-        origin: str | None = None,
-        for_origin: Ack | None = None,
-    ) -> None:
-        """Send an event of the conversation to its sockets, in every process.
-
-        Args:
-            seq: the seq of the message the event belongs to.
-            origin: the connection that caused it, which gets ``for_origin`` instead.
-        """
-        self._broker.publish(
-            Event(
-                conversation_id=self.id, frame=frame, seq=seq, origin=origin, for_origin=for_origin
-            )
-        )
-
     # With other processes
 
     @property
@@ -454,13 +343,3 @@ class ConversationRuntime:
         live = self.streamer.current
         if live is not None:
             live.stop("interrupted")
-
-
-def _ack(frame: Send, turn: Message, *, duplicate: bool) -> Ack:
-    """The ``ack`` of a stored turn."""
-    return Ack(
-        client_msg_id=frame.client_msg_id,
-        message_id=MessageId(turn.id),
-        seq=turn.seq,
-        duplicate=duplicate,
-    )

@@ -38,6 +38,7 @@ __all__ = [
     "ASSESSMENT_TYPES",
     "CONVERSATION_STATUSES",
     "GRADING_SCHEMAS",
+    "MAX_ID_CHARS",
     "MAX_SEQ",
     "MESSAGE_ROLES",
     "MESSAGE_STATUSES",
@@ -56,6 +57,9 @@ ASSESSMENT_TYPES = ("chat", "flashcards", "fill_blank")
 # The highest seq a message can have: seq is an INTEGER, 32 bits on PostgreSQL. A client
 # position beyond it (a hello's last_seq, a page's after_seq) is past every message.
 MAX_SEQ = 2**31 - 1
+# The longest id a client may name (a user, course, platform, resource link, row): ids
+# are indexed, and PostgreSQL's index entries are at most about 2.7 KB.
+MAX_ID_CHARS = 255
 GRADING_SCHEMAS = ("mastery", "percentage", "engagement")
 CONVERSATION_STATUSES = ("active", "completed", "abandoned")
 MESSAGE_ROLES = ("user", "assistant", "system")

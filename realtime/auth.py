@@ -15,14 +15,13 @@ from typing import Any
 import jwt
 
 from persistence.records import Tenant
+from persistence.schema import MAX_ID_CHARS
 
 __all__ = ["ALGORITHM", "INSTRUCTOR", "LEARNER", "AuthError", "Identity", "mint", "verify"]
 
 ALGORITHM = "HS256"
 LEARNER = "Learner"
 INSTRUCTOR = "Instructor"
-# Ids in claims are stored in rows and named in logs: LMS ids are far shorter.
-MAX_CLAIM_CHARS = 255
 
 
 class AuthError(Exception):
@@ -70,8 +69,8 @@ def verify(token: str, secrets: Sequence[str]) -> Identity:
             raise AuthError(f"invalid token: {name} must be a non-empty string")
         if "\x00" in value:
             raise AuthError(f"invalid token: {name} must not contain NUL")
-        if len(value) > MAX_CLAIM_CHARS:
-            raise AuthError(f"invalid token: {name} must be at most {MAX_CLAIM_CHARS} characters")
+        if len(value) > MAX_ID_CHARS:
+            raise AuthError(f"invalid token: {name} must be at most {MAX_ID_CHARS} characters")
     return Identity(
         user_id=claims["sub"],
         course_id=claims["course"],

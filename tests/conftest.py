@@ -13,6 +13,7 @@ from persistence.records import AssessmentConfig, Conversation, Tenant
 from persistence.store import Store, open_store
 from tests.assessment.fake_llm import FakeLLM
 from tests.databases import drop_run_database, fresh_postgres_url, require_postgres
+from tests.realtime.harness import FAKE_MODEL, FAKE_PROVIDER
 from tests.servers import serve
 
 
@@ -76,7 +77,8 @@ def llm_providers(request: pytest.FixtureRequest) -> str:
     if "llm" not in request.fixturenames:
         return ""
     endpoint: FakeLLM = request.getfixturevalue("llm")
-    return orjson.dumps({"fake": {"base_url": endpoint.base_url, "models": ["tutor-1"]}}).decode()
+    provider = {"base_url": endpoint.base_url, "models": [FAKE_MODEL]}
+    return orjson.dumps({FAKE_PROVIDER: provider}).decode()
 
 
 @pytest.fixture

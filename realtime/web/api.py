@@ -24,6 +24,7 @@ from assessment.generation import generate
 from assessment.spec import AssessmentSpec, InvalidConfig
 from persistence.errors import ConstraintViolation, NotFound, OtherTenant, TooManyAttempts
 from persistence.records import AssessmentConfig, Conversation
+from persistence.schema import MAX_ID_CHARS
 from realtime.auth import AuthError, Identity, verify
 from realtime.hub import Hub
 from realtime.sockets.frames import message_frame
@@ -35,9 +36,6 @@ MAX_PAGE = 1000
 MAX_SOURCE_CHARS = 100_000
 MAX_TERMS = 100
 MAX_TERM_CHARS = 100
-# The longest id a path, query or body may name: ids are indexed, and PostgreSQL's index
-# entries are at most about 2.7 KB.
-MAX_ID_CHARS = 255
 OPENING_WAIT = 10.0  # seconds; the opening starts within milliseconds
 
 

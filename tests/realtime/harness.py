@@ -20,8 +20,10 @@ from realtime.server import Server, uvicorn_config
 from realtime.settings import Settings
 from tests.limits import TIMEOUT
 
-# The LLM provider of test servers that have the fake endpoint (``llm_providers``).
+# The LLM provider, and its model, of test servers that have the fake endpoint
+# (``llm_providers``).
 FAKE_PROVIDER = "fake"
+FAKE_MODEL = "tutor-1"
 
 Frame = dict[str, Any]
 
@@ -233,5 +235,5 @@ def chat_config() -> dict[str, Any]:
                 "key_points": ["produces glucose"],
             }
         ],
-        "llm": {"provider": FAKE_PROVIDER, "model": "tutor-1"},
+        "llm": {"provider": FAKE_PROVIDER, "model": FAKE_MODEL},
     }

@@ -5,10 +5,13 @@ Two kinds: ``fill_blank`` items (a sentence with a key term blanked out) and
 student types the term). The built-in generator works offline:
 
 - cloze: each sentence's key term is the first of the instructor's ``terms`` it holds,
-  else a term in ``**bold**``, else its longest word of seven or more letters that is not
-  a function word (proper nouns preferred).
+  else a term in ``**bold**``, else its rarest word of seven or more letters (proper
+  nouns preferred): a subject's term ("photosynthesis"), not an everyday word
+  ("material", "different"; none as common as ``GENERIC_ZIPF`` is ever chosen).
 - cards: sentences of the form "X is/are (a|an|the) Y", "X means Y", "X refers to Y" or
   "X: Y", with X of at most four words.
+
+An answer never starts with an article ("the nucleus" is asked as "nucleus").
 
 With an LLM configured, the LLM writes them instead (as JSON, checked like a
 configuration; unusable output falls back to the built-in generator). Results are
@@ -26,6 +29,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
+from assessment.answers.lexicon import zipf
 from assessment.keypoints import content_words
 from assessment.llm import ChatClient, LLMError
 from assessment.spec import AssessmentSpec, InvalidConfig
@@ -48,6 +52,9 @@ _FIELD: dict[str, str] = {"fill_blank": "items", "flashcards": "cards"}
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 _BOLD = re.compile(r"\*\*([^*]+)\*\*")
 _ARTICLE = re.compile(r"^(?:a|an|the)\s+", re.IGNORECASE)
+# Words at least this common in English (zipf) are everyday words, never a key term:
+# "material" 4.9, "different" 5.8; "photosynthesis" is 3.0, "chlorophyll" 2.7.
+GENERIC_ZIPF = 4.5
 _DEFINITION = re.compile(
     r"^\s*(?P<term>[\w'\u2019\- ]{1,60}?)\s*"
     r"(?:\b(?:is|are)\s+(?:a|an|the)\b|\bmeans\b|\brefers to\b|:)"
@@ -166,7 +173,7 @@ def builtin_cards(source: str, count: int = 10) -> list[dict[str, Any]]:
         match = _DEFINITION.match(sentence)
         if match is None or len(match["term"].split()) > 4:
             continue
-        term = match["term"].strip()
+        term = _ARTICLE.sub("", match["term"].strip())
         definition = _ARTICLE.sub("", match["definition"].strip())
         if not content_words(definition):
             continue
@@ -198,7 +205,7 @@ async def _llm_generate(
     ]
     try:
         reply = json.loads(await llm.complete(messages, json_object=True))
-        raw = reply[_FIELD[kind]]
+        raw = [_without_articles(item) for item in reply[_FIELD[kind]]]
         items = [dict(item, id=_item_id(json.dumps(item, sort_keys=True), kind)) for item in raw]
         AssessmentSpec.from_config(
             assessment_type=kind,
@@ -212,6 +219,20 @@ async def _llm_generate(
     return items[:count]
 
 
+def _without_articles(item: Any) -> Any:
+    """An LLM's item with no leading article on its answers."""
+    if not isinstance(item, dict):
+        return item
+    fixed = dict(item)
+    if isinstance(fixed.get("back"), str):
+        fixed["back"] = _ARTICLE.sub("", fixed["back"].strip())
+    if isinstance(fixed.get("answers"), list):
+        fixed["answers"] = [
+            _ARTICLE.sub("", a.strip()) if isinstance(a, str) else a for a in fixed["answers"]
+        ]
+    return fixed
+
+
 def _sentences(source: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.findall(source) if len(s.split()) >= 4]
 
@@ -221,14 +242,14 @@ def _key_term(sentence: str, terms: Sequence[str]) -> str | None:
         if found := re.search(rf"\b{re.escape(term)}\b", sentence, re.IGNORECASE):
             return found.group(0)
     if bold := _BOLD.search(sentence):
-        return bold.group(1).strip()
+        return _ARTICLE.sub("", bold.group(1).strip()) or None
     words = re.findall(r"[A-Za-z][A-Za-z\-]+", sentence)
     candidates = [
-        (word[0].isupper() and position > 0, len(word), word)
+        (word[0].isupper() and position > 0, -zipf(word.casefold()), len(word), word)
         for position, word in enumerate(words)
-        if len(word) >= 7 and content_words(word)
+        if len(word) >= 7 and content_words(word) and zipf(word.casefold()) < GENERIC_ZIPF
     ]
-    return max(candidates)[2] if candidates else None
+    return max(candidates)[3] if candidates else None
 
 
 def _item_id(text: str, answer: str) -> str:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from assessment.answers import check_answer
+from collections.abc import Sequence
+
+from assessment.answers.check import AnswerCheck, check_answer
+from assessment.answers.formulas import in_formula
+from assessment.answers.lexicon import Lexicon
+from assessment.answers.text import normalize, words
+from assessment.answers.units import blank_units
 from assessment.evaluation import Evaluation, Verdict
 from assessment.keypoints import covered_points
 from assessment.session import Session
 from assessment.spec import FillBlankItem, Flashcard, Objective
 from assessment.substance import is_substantive
 
-__all__ = ["grade", "grade_coverage"]
+__all__ = ["check_short", "grade", "grade_coverage"]
 
 
 def grade(session: Session, answer: str) -> Evaluation:
@@ -18,7 +24,7 @@ def grade(session: Session, answer: str) -> Evaluation:
     assert item is not None, "a finished session has nothing to grade"
     match item:
         case FillBlankItem() | Flashcard():
-            check = check_answer(answer, item.answers, item.reject)
+            check = check_short(item, answer, session.lexicon)
             return _evaluation(
                 session,
                 answer,
@@ -29,6 +35,28 @@ def grade(session: Session, answer: str) -> Evaluation:
             )
         case Objective():
             return grade_coverage(session, answer, covered_points(answer, item.key_points))
+
+
+def check_short(item: FillBlankItem | Flashcard, answer: str, lexicon: Lexicon) -> AnswerCheck:
+    """Check a blank's or a card's answer, with the assessment's words and the blank's unit."""
+    question = item.text if isinstance(item, FillBlankItem) else item.front
+    return check_answer(
+        answer,
+        item.answers,
+        item.reject,
+        case_sensitive=item.case_sensitive,
+        formula=isinstance(item, FillBlankItem) and in_formula(item.text),
+        units=blank_units(question),
+        context=question_words(question, item.answers, item.reject),
+        lexicon=lexicon,
+    )
+
+
+def question_words(question: str, *answers: Sequence[str]) -> frozenset[str]:
+    """The words of the question a student may say again around the answer ("23 pairs"
+    for "___ pairs"): not one of the item's answers or rejected answers."""
+    taken = {w for group in answers for a in group for w in words(normalize(a))}
+    return frozenset(w for w in words(normalize(question)) if w not in taken)
 
 
 def grade_coverage(

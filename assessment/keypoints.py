@@ -4,29 +4,41 @@ Both are normalised (NFKC, case, punctuation) and split into words; small functi
 words are ignored, and common endings (``-ing``, ``-ed``, ``-es``, ``-s``, ``-e``) are
 dropped, so ``absorbed``, ``absorbs`` and ``absorb`` are one word. A key point is covered
 when every one of its content words (at least 80% of them, for key points of five or
-more) appears in the answer, in any order. A word of five or more letters may also
-appear with one typo (one edit, not in the first letter), as in answer checking:
-``chlorophyl`` counts, ``meiosis`` for ``mitosis`` does not. Other phrasings listed with
-the key point count the same.
+more) appears in one statement of the answer, in any order. A word of five or more
+letters may also appear with one typo (one edit, not in the first letter), as in answer
+checking: ``chlorophyl`` counts, ``meiosis`` for ``mitosis`` does not. Other phrasings
+listed with the key point count the same.
 
-This is deliberately literal: a negated statement ("does not absorb light") still
-covers "absorbs light". With an LLM configured, coverage is graded by the LLM instead.
+A statement is a clause: the answer is cut at sentence ends, commas and semicolons, at
+contrasts ("but", "whereas", "while") and at an "and" that starts a new clause ("and
+tuples are mutable"); a clause that starts with "it", "they" or "which" goes on the one
+before it. So:
+
+- a statement the answer denies ("does not need sunlight") covers nothing: a clause
+  with a negation covers only key points that are negations themselves;
+- a reversed relation ("lists are immutable, tuples are mutable") does not cover
+  "tuples are immutable": its words are in two statements;
+- a list of the topic's words ("chlorophyll, sunlight, glucose" or six or more content
+  words in a row with no word to join them) states nothing.
+
+With an LLM configured, coverage is graded by the LLM instead, and checked against these
+rules where they decide (:func:`denied`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Sequence
 
 from rapidfuzz.distance import DamerauLevenshtein
 
-from assessment.answers import normalize
+from assessment.answers.text import NEGATIONS, normalize, words
 from assessment.spec import KeyPoint
 
-__all__ = ["content_words", "covered_points", "covers"]
+__all__ = ["Clause", "clauses", "content_words", "covered_points", "covers", "denied"]
 
-_WORD = re.compile(r"\w+")
 _FUNCTION_WORDS = frozenset(
     "a an the is are was were be been being of to in on at by for from with as and or"
     " it its this that these those which who whom whose there their they them he she"
@@ -34,24 +46,133 @@ _FUNCTION_WORDS = frozenset(
     " will would should may might must has have had also very".split()
 )
 _FUZZY_MIN_LENGTH = 5
-_ENDINGS = ("ing", "ed", "es", "s", "e")
+# Words an answer may use for a key point's word, as a teacher reads them: each group
+# counts as one word ("makes glucose" states "glucose is produced"). Kept to general
+# academic words; a subject's own synonyms go in the key point's ``accept``.
+_SYNONYMS = (
+    "produce make form create generate give yield build",
+    "release emit expel",
+    "absorb trap capture",
+    "take intake",
+    "use utilise utilize",
+    "change modify alter",
+    "mutable changeable",
+    "immutable unchangeable",
+    "speed accelerate faster quicker",
+    "increase raise rise grow",
+    "decrease reduce lower fall drop",
+    "halve half",
+    "two 2 pair",
+    "four 4",
+    "identical same clone",
+    "cell cells",
+    "sun sunlight solar",
+    "rain rainfall",
+    "supply provide",
+    "fertile rich",
+    "farm farming agriculture crop",
+    "unique distinct",
+    "key keys",
+    "look lookup access retrieve",
+    "store hold keep contain",
+    "run execute repeat",
+    "tilt tilted lean",
+    "cause reason",
+)
+
+_ENDINGS = ("ing", "ed", "en", "es", "s", "e")
 
 
 def content_words(text: str) -> list[str]:
     """The words of ``text`` that carry meaning, normalised and stemmed."""
-    words = _WORD.findall(normalize(text))
-    return [_stem(word) for word in words if word not in _FUNCTION_WORDS]
+    found = words(normalize(text))
+    return [
+        _stem(word)
+        for word in found
+        if word not in _FUNCTION_WORDS and word not in NEGATIONS and not word.endswith("n't")
+    ]
+
+
+_CLAUSE_BREAK = re.compile(
+    r"[.!?;,:\n]+|\b(?:but|whereas|while|although|though|however|unlike|yet)\b"
+    r"|\band\b(?=(?:\s+\w+){1,3}\s+(?:is|are|was|were|has|have|does|do|can|cannot|will)\b)"
+)
+_CONTINUES = frozenset({"it", "they", "this", "these", "which", "that", "its", "their"})
+_LIST_LENGTH = 6
+
+
+@dataclasses.dataclass(slots=True)
+class Clause:
+    """One statement of an answer: its content words (stemmed), those a negation before
+    them denies ("does not *need sunlight*"), and whether it is a bare list of words."""
+
+    said: set[str] = dataclasses.field(default_factory=set)
+    denied: set[str] = dataclasses.field(default_factory=set)
+    is_list: bool = False
+
+    def add(self, part: list[str]) -> None:
+        """Add the words of one part of the statement; a negation reaches to its end."""
+        negated = False
+        for word in part:
+            if word in NEGATIONS or word.endswith("n't"):
+                negated = True
+            elif word not in _FUNCTION_WORDS:
+                (self.denied if negated else self.said).add(_stem(word))
+        self.is_list = len(part) >= _LIST_LENGTH and not any(w in _FUNCTION_WORDS for w in part)
+
+
+def clauses(text: str) -> list[Clause]:
+    """The statements of ``text``."""
+    found: list[Clause] = []
+    for part in _CLAUSE_BREAK.split(normalize(text)):
+        said = words(part)
+        if not said:
+            continue
+        if not found or said[0] not in _CONTINUES:
+            found.append(Clause())
+        found[-1].add(said)
+    return found
 
 
 def covers(answer: str, point: KeyPoint) -> bool:
     """Whether ``answer`` states ``point`` (or one of its other phrasings)."""
-    said = set(content_words(answer))
-    return any(_covers_phrase(said, content_words(p)) for p in point.phrasings)
+    return _covers(clauses(answer), point)
 
 
 def covered_points(answer: str, points: Sequence[KeyPoint]) -> set[int]:
     """The indexes of the key points ``answer`` covers."""
-    return {index for index, point in enumerate(points) if covers(answer, point)}
+    said = clauses(answer)
+    return {index for index, point in enumerate(points) if _covers(said, point)}
+
+
+def denied(answer: str, point: KeyPoint) -> bool:
+    """Whether ``answer`` denies ``point`` ("does not ...") and states it nowhere.
+
+    An LLM's grading never credits such a point."""
+    said = clauses(answer)
+    if _covers(said, point):
+        return False
+    return any(
+        _covers_phrase(clause.said | clause.denied, content_words(p)) and clause.denied
+        for clause in said
+        for p in point.phrasings
+    )
+
+
+def _covers(said: list[Clause], point: KeyPoint) -> bool:
+    for phrasing in point.phrasings:
+        needed = content_words(phrasing)
+        for clause in said:
+            if clause.is_list or not _covers_phrase(clause.said | clause.denied, needed):
+                continue
+            # A negative key point ("tuples cannot change") needs the negation said too.
+            if _is_negative(phrasing) or not any(_said(w, clause.denied) for w in needed):
+                return True
+    return False
+
+
+def _is_negative(phrasing: str) -> bool:
+    return any(w in NEGATIONS or w.endswith("n't") for w in words(normalize(phrasing)))
 
 
 def _covers_phrase(said: set[str], needed: list[str]) -> bool:
@@ -75,7 +196,20 @@ def _said(word: str, said: set[str]) -> bool:
 
 
 def _stem(word: str) -> str:
+    """The word without its ending, as the first word of its synonym group."""
+    stripped = _strip_ending(word)
+    return _CANONICAL.get(word) or _CANONICAL.get(stripped) or stripped
+
+
+def _strip_ending(word: str) -> str:
     for ending in _ENDINGS:
         if word.endswith(ending) and len(word) - len(ending) >= 3 and not word.endswith("ss"):
             return word[: -len(ending)]
     return word
+
+
+_CANONICAL = {
+    _strip_ending(word): _strip_ending(group.split()[0])
+    for group in _SYNONYMS
+    for word in group.split()
+}

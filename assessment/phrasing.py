@@ -6,13 +6,15 @@ key points are said only once the item's attempts are used up.
 
 from __future__ import annotations
 
-from assessment.answers import parse_number
+from assessment.answers.numbers import parse_number
 from assessment.evaluation import Evaluation
 from assessment.grading import Score
 from assessment.session import Outcome, Session
 from assessment.spec import FillBlankItem, Flashcard, Item, Objective
 
-__all__ = ["ask", "closing", "feedback", "greeting"]
+__all__ = ["BROKE_OFF", "ask", "closing", "feedback", "greeting"]
+
+BROKE_OFF = "Sorry — my last reply broke off. Here is the question again:"
 
 _NOUNS = {
     "fill_blank": "sentences to complete",
@@ -98,8 +100,10 @@ def _hint(item: Item, evaluation: Evaluation) -> str:
             answer = _answer(item)
             if parse_number(answer) is not None:
                 return "the answer is a number: check your working."
-            letters = "letter" if len(answer) == 1 else "letters"
-            return f'it starts with "{answer[0]}" and has {len(answer)} {letters}.'
+            if len(answer) <= 3:  # its first letter would be most of it
+                plural = "s" if len(answer) > 1 else ""
+                return f"the answer is {len(answer)} character{plural} long."
+            return f'it starts with "{answer[0]}" and has {len(answer)} letters.'
 
 
 def _explain(item: Item, evaluation: Evaluation) -> str:

@@ -6,21 +6,30 @@ Folding those evaluations over the plan gives the current item, each item's atte
 outcome, and what comes next, so a restarted server continues exactly where it was.
 
 The rules, per item: a correct answer masters it. A wrong (or partial) answer gets a
-hint and another try while attempts remain in the round. Once they are used up, the item
-either comes back at the end of the queue (flashcards: until shown ``max_attempts``
-times; ``mastery``: ``retry_rounds`` more times) or is done, missed.
+hint and another try while attempts remain in the round. Once they are used up, the
+tutor gives the answer away, and the item either comes back at the end of the queue
+(flashcards: until shown ``max_attempts`` times; ``mastery``: ``retry_rounds`` more
+times) or is done, missed.
+
+Under ``mastery``, an item whose answer the tutor has given comes back only as its next
+variant (another sentence, card or question on the same skill): typing back what the
+tutor said earns nothing. With no variant left it is done, not mastered. Under
+``percentage`` only the first attempt counts, and under ``engagement`` correctness never
+does, so there an item comes back as it was.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 
-from assessment.answers import normalize
+from assessment.answers.formulas import is_formula
+from assessment.answers.lexicon import Lexicon
+from assessment.answers.text import normalize
 from assessment.evaluation import Evaluation
-from assessment.spec import AssessmentSpec, Item
+from assessment.spec import AssessmentSpec, FillBlankItem, Flashcard, Item, Objective
 
 __all__ = ["Catalog", "ItemRecord", "Outcome", "Session", "Totals", "Turn"]
 
@@ -80,15 +89,37 @@ class Totals:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Catalog:
-    """A spec's items by id and their configured order, shared by its sessions."""
+    """A spec's items by id, their configured order and the assessment's words, shared
+    by its sessions."""
 
     items: Mapping[str, Item]
     order: tuple[str, ...]
+    lexicon: Lexicon
 
     @classmethod
     def of(cls, spec: AssessmentSpec) -> Catalog:
         items = {item.id: item for item in spec.items}
-        return cls(items, tuple(items))
+        symbols = any(
+            is_formula(a) for i in spec.items if not isinstance(i, Objective) for a in i.answers
+        )
+        return cls(items, tuple(items), Lexicon(_texts(spec.items), symbols=symbols))
+
+
+def _texts(items: Sequence[Item]) -> Iterator[str]:
+    """Every text of the items and their variants: the assessment's own words."""
+    for item in items:
+        match item:
+            case FillBlankItem():
+                yield item.text
+                yield from item.answers
+                yield from item.reject
+            case Flashcard():
+                yield item.front
+                yield from item.answers
+                yield from item.reject
+            case Objective():
+                yield item.question
+        yield from _texts(item.variants)
 
 
 class Session:
@@ -116,6 +147,7 @@ class Session:
         self.spec = spec
         catalog = catalog or Catalog.of(spec)
         self.items = catalog.items
+        self.lexicon = catalog.lexicon
         if plan is None or tuple(plan) == catalog.order:
             self.plan = catalog.order
         else:
@@ -156,8 +188,15 @@ class Session:
 
     @property
     def current_item(self) -> Item | None:
-        """The item the student is answering now."""
-        return None if self.current is None else self.items[self.current]
+        """The item the student is answering now: under ``mastery``, after its answer was
+        given away, the variant of this round."""
+        if self.current is None:
+            return None
+        item = self.items[self.current]
+        record = self.records.get(self.current)
+        if record is None or record.round == 0 or not self._needs_variant:
+            return item
+        return item.variants[record.round - 1]
 
     @property
     def queue(self) -> list[str]:
@@ -195,9 +234,18 @@ class Session:
             return Outcome.MASTERED
         if record.attempts_in_round < self._attempts_per_round:
             return Outcome.RETRY
-        if record.round + 1 < self._rounds:
+        if record.round + 1 < self._rounds and self._can_come_back(evaluation.item_id, record):
             return Outcome.REQUEUED
         return Outcome.MISSED
+
+    def _can_come_back(self, item_id: str, record: ItemRecord) -> bool:
+        """Whether the item, its answer about to be given away, has a way back: under
+        ``mastery`` a variant for the next round, otherwise as it is."""
+        return not self._needs_variant or record.round < len(self.items[item_id].variants)
+
+    @property
+    def _needs_variant(self) -> bool:
+        return self.spec.grading_schema == "mastery"
 
     def _advance(self, record: ItemRecord, outcome: Outcome) -> None:
         assert self.current is not None

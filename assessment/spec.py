@@ -2,15 +2,25 @@
 
 ``ai_config`` by assessment type (every field not marked optional is required):
 
-- ``fill_blank``: ``items: [{id, text, answers: [str, ...], hint?, reject?: [str, ...]}]``.
-  ``text`` holds the blank as ``___``. ``reject`` lists answers that are wrong even though
-  they are a typo away from a right one.
-- ``flashcards``: ``cards: [{id, front, back, accept?: [str, ...], reject?: [...]}]``. The
-  student types the back; ``accept`` adds other right answers.
+- ``fill_blank``: ``items: [{id, text, answers: [str, ...], hint?, reject?: [str, ...],
+  case_sensitive?, variants?}]``. ``text`` holds the blank as ``___``. ``reject`` lists
+  answers that are wrong even though they are a typo away from a right one.
+- ``flashcards``: ``cards: [{id, front, back, accept?: [str, ...], reject?: [...],
+  case_sensitive?, variants?}]``. The student types the back; ``accept`` adds other right
+  answers.
 - ``chat``: ``objectives: [{id, question, key_points: [str | {text, accept?: [str]}],
-  hints?: [str, ...], explanation?}]``. A key point's ``accept`` lists other phrasings.
-  ``explanation`` is what the tutor says once the student has used their attempts
-  (default: the key points they missed).
+  hints?: [str, ...], explanation?, variants?}]``. A key point's ``accept`` lists other
+  phrasings. ``explanation`` is what the tutor says once the student has used their
+  attempts (default: the key points they missed).
+
+``case_sensitive`` (true or false) overrides the detection of answers whose case carries
+meaning (formulas, element symbols, units: ``assessment.answers.formulas``).
+``variants`` are other versions of the item that test the same skill (another sentence,
+card or question, with its own answers or key points; every field of the item but
+``id`` and ``variants``). Once the tutor has given an item's answer away, under
+``mastery`` the item comes back only as its next variant, and without one it stays not
+mastered: repeating what the tutor said earns nothing. Hints never hold an accepted
+answer or a key point: such a configuration is refused.
 
 Common optional fields: ``title`` (used in the greeting); ``max_attempts`` (tries per
 item before the tutor explains and moves on, default 2; for flashcards, how many times
@@ -24,7 +34,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
+
+from assessment.answers.text import normalize, words
 
 __all__ = [
     "AssessmentSpec",
@@ -52,6 +64,8 @@ class FillBlankItem:
     answers: tuple[str, ...]
     hint: str | None = None
     reject: tuple[str, ...] = ()
+    case_sensitive: bool | None = None
+    variants: tuple[FillBlankItem, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,6 +75,8 @@ class Flashcard:
     back: str
     accept: tuple[str, ...] = ()
     reject: tuple[str, ...] = ()
+    case_sensitive: bool | None = None
+    variants: tuple[Flashcard, ...] = ()
 
     @property
     def answers(self) -> tuple[str, ...]:
@@ -86,9 +102,11 @@ class Objective:
     key_points: tuple[KeyPoint, ...]
     hints: tuple[str, ...] = ()
     explanation: str | None = None
+    variants: tuple[Objective, ...] = ()
 
 
 Item = FillBlankItem | Flashcard | Objective
+_Item = TypeVar("_Item", FillBlankItem, Flashcard, Objective)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -177,12 +195,17 @@ def _fill_blank(raw: Mapping[str, Any], where: str) -> FillBlankItem:
     text = _text(raw, "text", where)
     if "___" not in text:
         raise InvalidConfig(f"ai_config.{where}.text: must hold the blank as ___")
+    answers = _texts(raw, "answers", where, required=True)
+    hint = _optional_text(raw, "hint", where)
+    _no_answer_in(hint, answers, f"{where}.hint")
     return FillBlankItem(
         id=_text(raw, "id", where),
         text=text,
-        answers=_texts(raw, "answers", where, required=True),
-        hint=_optional_text(raw, "hint", where),
+        answers=answers,
+        hint=hint,
         reject=_texts(raw, "reject", where),
+        case_sensitive=_optional_flag(raw, "case_sensitive", where),
+        variants=_variants(raw, where, _fill_blank),
     )
 
 
@@ -193,6 +216,8 @@ def _flashcard(raw: Mapping[str, Any], where: str) -> Flashcard:
         back=_text(raw, "back", where),
         accept=_texts(raw, "accept", where),
         reject=_texts(raw, "reject", where),
+        case_sensitive=_optional_flag(raw, "case_sensitive", where),
+        variants=_variants(raw, where, _flashcard),
     )
 
 
@@ -200,13 +225,44 @@ def _objective(raw: Mapping[str, Any], where: str) -> Objective:
     points = _list(raw, "key_points", required=True, where=where)
     if not points:
         raise InvalidConfig(f"ai_config.{where}.key_points: must not be empty")
+    key_points = tuple(_key_point(p, f"{where}.key_points[{i}]") for i, p in enumerate(points))
+    hints = _texts(raw, "hints", where)
+    phrasings = [phrasing for point in key_points for phrasing in point.phrasings]
+    for index, hint in enumerate(hints):
+        _no_answer_in(hint, phrasings, f"{where}.hints[{index}]")
     return Objective(
         id=_text(raw, "id", where),
         question=_text(raw, "question", where),
-        key_points=tuple(_key_point(p, f"{where}.key_points[{i}]") for i, p in enumerate(points)),
-        hints=_texts(raw, "hints", where),
+        key_points=key_points,
+        hints=hints,
         explanation=_optional_text(raw, "explanation", where),
+        variants=_variants(raw, where, _objective),
     )
+
+
+def _variants(
+    raw: Mapping[str, Any], where: str, parse: Callable[[Mapping[str, Any], str], _Item]
+) -> tuple[_Item, ...]:
+    """The item's variants, each parsed as an item of its own with the item's id."""
+    variants: list[_Item] = []
+    for index, variant in enumerate(_list(raw, "variants", where=where)):
+        place = f"{where}.variants[{index}]"
+        fields = _object(variant, place)
+        if "variants" in fields or "id" in fields:
+            raise InvalidConfig(f"ai_config.{place}: a variant has no id or variants of its own")
+        variants.append(parse({**fields, "id": raw.get("id")}, place))
+    return tuple(variants)
+
+
+def _no_answer_in(hint: str | None, answers: Sequence[str], where: str) -> None:
+    """Refuse a hint that holds an answer: a hint must not give the answer away."""
+    if hint is None:
+        return
+    said = f" {' '.join(words(normalize(hint)))} "
+    for answer in answers:
+        answer_words = " ".join(words(normalize(answer)))
+        if answer_words and f" {answer_words} " in said:
+            raise InvalidConfig(f"ai_config.{where}: must not hold the answer ({answer!r})")
 
 
 def _key_point(raw: Any, where: str) -> KeyPoint:
@@ -295,6 +351,13 @@ def _texts(
     if not all(isinstance(v, str) and v.strip() for v in values):
         raise InvalidConfig(f"ai_config.{where}.{key}: must be a list of non-empty strings")
     return tuple(values)
+
+
+def _optional_flag(raw: Mapping[str, Any], key: str, where: str) -> bool | None:
+    value = raw.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise InvalidConfig(f"ai_config.{where}.{key}: must be true or false")
+    return value
 
 
 def _number(field: str, value: Any, low: float, high: float) -> float:

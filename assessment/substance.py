@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from assessment.answers import normalize
+from assessment.answers.text import normalize
 
 __all__ = ["is_substantive"]
 

@@ -25,9 +25,11 @@ from assessment import phrasing, prompts
 from assessment.evaluation import Evaluation
 from assessment.grader import grade, grade_coverage
 from assessment.grading import Score, score, struggles
+from assessment.keypoints import denied
 from assessment.llm import ChatClient, LLMError
 from assessment.session import Catalog, Outcome, Session, Turn
-from assessment.spec import AssessmentSpec, Objective
+from assessment.spec import AssessmentSpec, Item, Objective
+from assessment.withholding import withheld
 
 __all__ = ["AssessmentFinished", "Reply", "ReplyFailed", "Tutor"]
 
@@ -105,6 +107,8 @@ class Tutor:
         if isinstance(item, Objective) and self._llm is not None:
             covered = await self._llm_coverage(item, answer)
             if covered is not None:
+                # The rules decide where they can: a point the answer denies is not stated.
+                covered = {i for i in covered if not denied(answer, item.key_points[i])}
                 return grade_coverage(session, answer, covered, graded_by="llm")
         return grade(session, answer)
 
@@ -139,8 +143,19 @@ class Tutor:
             messages = prompts.tutor_messages(
                 session, turns, opening=opening, answered=answered, score=score(session)
             )
-            return Reply(metadata=metadata, chunks=self._llm_chunks(messages))
+            chunks = withheld(self._llm_chunks(messages), _secrets(session.current_item))
+            return Reply(metadata=metadata, chunks=chunks)
         text = self._builtin_text(session, opening=opening, answered=answered)
+        return Reply(metadata=metadata, chunks=_chunks(text))
+
+    def ask_again(self, session: Session) -> Reply:
+        """The reply after one that failed (the LLM was unreachable or broke off): the
+        current question again, in the built-in phrasing, which needs no LLM. The turn
+        it answers is not graded: the student may never have seen the question."""
+        item = session.current_item
+        assert item is not None, "a finished session asks nothing"
+        text = f"{phrasing.BROKE_OFF}\n\n{phrasing.ask(session, item)}"
+        metadata = {"kind": "again", "asks": session.current}
         return Reply(metadata=metadata, chunks=_chunks(text))
 
     def score(self, turns: Sequence[Turn]) -> Score:
@@ -187,6 +202,13 @@ class Tutor:
             logger.warning("LLM grading failed (%s); the built-in grader decides", error)
             return None
         return _parse_coverage(content, len(item.key_points))
+
+
+def _secrets(item: Item | None) -> list[str]:
+    """What a reply must not say while ``item`` is being asked: its key points."""
+    if not isinstance(item, Objective):
+        return []
+    return [phrasing for point in item.key_points for phrasing in point.phrasings]
 
 
 def _evaluated(turns: Sequence[Turn]) -> Evaluation | None:

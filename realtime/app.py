@@ -25,7 +25,7 @@ from realtime.llm_providers import load_providers
 from realtime.metrics import Metrics
 from realtime.settings import Settings
 from realtime.sockets.websocket import conversation_socket
-from realtime.web import api, pages
+from realtime.web import api, pages, preview
 from realtime.web.middleware import DATA_HEADERS, BodyLimit, SecurityHeaders
 
 __all__ = ["create_app"]
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics_page),
         WebSocketRoute("/ws/conversations/{conversation_id}", conversation_socket),
         *api.routes,
+        *preview.routes,
         *pages.widget_routes(),
         *(pages.demo_routes() if settings.demo else []),
     ]

@@ -1,15 +1,19 @@
-"""The ``tutorchat`` command: ``serve``, ``migrate``, and ``token`` for local use."""
+"""The ``tutorchat`` command: ``serve``, ``migrate``, ``token``, ``grade`` and ``loadtest``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import dataclasses
+import json
 import os
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 
+from assessment.preview import UnknownItem, preview
+from assessment.spec import AssessmentSpec
 from persistence import migrate
 from persistence.database import Database, database_url_from_env
 from realtime.app import create_app
@@ -58,6 +62,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     token.add_argument("--hours", type=float, default=8.0, help="validity (default: 8)")
     token.set_defaults(run=_token)
+
+    grade = commands.add_parser(
+        "grade", help="the grader's verdicts on sample answers to one item, offline"
+    )
+    grade.add_argument(
+        "config",
+        help="a JSON file: {assessment_type, ai_config} (as PUT /api/assessments takes)",
+    )
+    grade.add_argument("--item", required=True, help="the item's id")
+    grade.add_argument("answers", nargs="+", help="the sample answers")
+    grade.add_argument("--json", action="store_true", help="print JSON, one verdict a line")
+    grade.set_defaults(run=_grade)
 
     load = commands.add_parser("loadtest", help="simulated students against a running server")
     load.add_argument("scenario", choices=["steady", "idle", "storm", "slow"])
@@ -124,6 +140,30 @@ def _token(args: argparse.Namespace) -> int:
         ttl=timedelta(hours=args.hours),
     )
     sys.stdout.write(token + "\n")
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    try:
+        raw = json.loads(Path(args.config).read_text())
+        spec = AssessmentSpec.from_config(
+            assessment_type=raw.get("assessment_type", ""),
+            grading_schema=raw.get("grading_schema", "percentage"),
+            mastery_threshold=raw.get("mastery_threshold", 0),
+            ai_config=raw.get("ai_config", {}),
+        )
+        verdicts = preview(spec, args.item, args.answers)
+    except (OSError, ValueError, AttributeError) as error:
+        print(f"tutorchat grade: {error}", file=sys.stderr)
+        return 2
+    except UnknownItem:
+        print(f"tutorchat grade: no item {args.item!r} in {args.config}", file=sys.stderr)
+        return 2
+    for verdict in verdicts:
+        if args.json:
+            print(json.dumps(verdict.to_json(), ensure_ascii=False))
+        else:
+            print(f"{verdict.verdict:8} {verdict.answer!r}: {verdict.why} [{verdict.rule}]")
     return 0
 
 

@@ -28,6 +28,11 @@ class Metrics:
         ProcessCollector(registry=r)  # resident memory and CPU, read by the load generator
         self.open_sockets = Gauge("tutorchat_open_sockets", "Authenticated WebSockets", registry=r)
         self.turns = Counter("tutorchat_turns", "User turns stored", registry=r)
+        self.reply_failures = Counter(
+            "tutorchat_reply_failures",
+            "Tutor replies that failed (LLM unreachable, timed out or broken off)",
+            registry=r,
+        )
         self.replies_in_flight = Gauge(
             "tutorchat_replies_in_flight", "Assistant replies streaming", registry=r
         )

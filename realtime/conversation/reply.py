@@ -193,6 +193,8 @@ class Streamer:
             live.timer.cancel()
         self._emit(live)
         status = live.final_status()
+        if status == "error":
+            self._metrics.reply_failures.inc()
         await asyncio.shield(
             self._store.conversations.finish_message(live.stored_id, live.text, status)
         )

@@ -245,6 +245,11 @@ class ConversationRuntime(Intake):
     async def _answer(self, turn: Message) -> None:
         stored = Evaluation.from_metadata(turn.metadata)
         grades = None
+        if stored is None and not self.session.finished and self._broke_off_before(turn):
+            # The student never saw the whole question: ask it again, grade nothing.
+            history = self.transcript.recent(until=turn.seq)
+            await self._reply(history, turn.seq, answered=False, again=True)
+            return
         if stored is None and not self.session.finished:
             graded = await self.tutor.grade(self.session, turn.content)
             self.session.apply(graded, turn.content)
@@ -268,6 +273,7 @@ class ConversationRuntime(Intake):
         *,
         answered: bool,
         grades: RecordEvaluation | None = None,
+        again: bool = False,
     ) -> None:
         """Store the start of the tutor's reply to turn ``in_reply_to`` (None: the
         opening), then stream it.
@@ -275,12 +281,16 @@ class ConversationRuntime(Intake):
         Args:
             grades: the turn's evaluation (its metadata) and the score after it, stored
                 with the reply's start: one commit, then ``progress``, then the start.
+            again: the tutor's previous reply broke off; this one asks its question again.
         """
         started = self._loop.time()
-        read = turns(history) if self.tutor.reads_history else []
-        reply = self.tutor.respond(
-            self.session, read, opening=in_reply_to is None, answered=answered
-        )
+        read = turns(history) if self.tutor.reads_history and not again else []
+        if again:
+            reply = self.tutor.ask_again(self.session)
+        else:
+            reply = self.tutor.respond(
+                self.session, read, opening=in_reply_to is None, answered=answered
+            )
         metadata = reply.metadata | {"in_reply_to": in_reply_to}
         message = await self._store.conversations.start_assistant(
             self.id, metadata=metadata, grades=grades
@@ -290,6 +300,15 @@ class ConversationRuntime(Intake):
         self.transcript.append(message)
         self.opened.set()
         await self.streamer.stream(message, reply.chunks, started=started)
+
+    def _broke_off_before(self, turn: Message) -> bool:
+        """Whether the tutor's last reply before ``turn`` failed (the LLM was unreachable,
+        timed out or broke off), so the student may not have seen what it asked. (A reply
+        interrupted by a shutdown keeps its text, and the student chose to answer it.)"""
+        for message in reversed(self.transcript.messages):
+            if message.role == "assistant" and message.seq < turn.seq:
+                return message.status == "error"
+        return False
 
     # With other processes
 

@@ -29,7 +29,16 @@ from realtime.auth import AuthError, Identity, verify
 from realtime.hub import Hub
 from realtime.sockets.frames import message_frame
 
-__all__ = ["routes"]
+__all__ = [
+    "JSON",
+    "ApiError",
+    "assessment_of",
+    "body_of",
+    "endpoint",
+    "id_of",
+    "instructor",
+    "routes",
+]
 
 MAX_PAGE = 1000
 # Generated content's source material and the terms to blank: a chapter, a glossary.
@@ -59,7 +68,7 @@ class JSON(Response):
 Handler = Callable[[Request, Hub, Identity], Awaitable[Response]]
 
 
-def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         hub: Hub = request.app.state.hub
         try:
@@ -111,14 +120,14 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-def _instructor(identity: Identity, course_id: str | None = None) -> None:
+def instructor(identity: Identity, course_id: str | None = None) -> None:
     if not identity.is_instructor:
         raise ApiError(403, "instructors only")
     if course_id is not None and identity.course_id != course_id:
         raise ApiError(403, "not an instructor of this course")
 
 
-async def _body(request: Request) -> dict[str, Any]:
+async def body_of(request: Request) -> dict[str, Any]:
     try:
         body = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
@@ -137,7 +146,7 @@ def _string(body: dict[str, Any], field: str) -> str:
     return value
 
 
-def _id(body: dict[str, Any], field: str) -> str:
+def id_of(body: dict[str, Any], field: str) -> str:
     value = _string(body, field)
     if len(value) > MAX_ID_CHARS:
         raise ApiError(422, f"{field}: must be at most {MAX_ID_CHARS} characters")
@@ -162,9 +171,9 @@ def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
 
 async def put_assessment(request: Request, hub: Hub, identity: Identity) -> Response:
     """Create or replace the assessment of a resource link (instructors)."""
-    _instructor(identity)
-    body = await _body(request)
-    platform_id = _id(body, "platform_id")
+    instructor(identity)
+    body = await body_of(request)
+    platform_id = id_of(body, "platform_id")
     if platform_id != identity.platform_id:
         raise ApiError(403, "platform_id: not the token's platform")
     threshold = body.get("mastery_threshold", 80)
@@ -179,7 +188,7 @@ async def put_assessment(request: Request, hub: Hub, identity: Identity) -> Resp
         hub.providers.resolve(spec.llm)  # a provider and model of the operator's, or 422
     config = await hub.store.assessments.upsert(
         tenant=identity.tenant,
-        resource_link_id=_id(body, "resource_link_id"),
+        resource_link_id=id_of(body, "resource_link_id"),
         assessment_type=body["assessment_type"],
         grading_schema=body["grading_schema"],
         ai_config=body["ai_config"],
@@ -192,7 +201,7 @@ async def put_assessment(request: Request, hub: Hub, identity: Identity) -> Resp
 async def get_assessment(request: Request, hub: Hub, identity: Identity) -> Response:
     """An assessment of the token's course; its content (answers included) only for its
     instructors."""
-    config = await _assessment(request, hub, identity)
+    config = await assessment_of(request, hub, identity)
     return JSON(_config(config, full=identity.is_instructor))
 
 
@@ -200,7 +209,7 @@ async def open_conversation(request: Request, hub: Hub, identity: Identity) -> R
     """The student's active conversation of the assessment, created (201) if none."""
     if not identity.is_learner:
         raise ApiError(403, "learners only")
-    config = await _assessment(request, hub, identity)
+    config = await assessment_of(request, hub, identity)
     try:
         conversation, created = await hub.store.conversations.open_attempt(
             config.id,
@@ -250,7 +259,7 @@ async def _visible(request: Request, hub: Hub, identity: Identity) -> Conversati
     return conversation
 
 
-async def _assessment(request: Request, hub: Hub, identity: Identity) -> AssessmentConfig:
+async def assessment_of(request: Request, hub: Hub, identity: Identity) -> AssessmentConfig:
     """The assessment of the path, in the token's tenant."""
     assessment_id = request.path_params["assessment_id"]
     return await hub.store.assessments.get(assessment_id, tenant=identity.tenant)
@@ -261,14 +270,14 @@ async def _assessment(request: Request, hub: Hub, identity: Identity) -> Assessm
 
 async def course_progress(request: Request, hub: Hub, identity: Identity) -> Response:
     """Every student's progress in the course (instructors of the course)."""
-    _instructor(identity, request.path_params["course_id"])
+    instructor(identity, request.path_params["course_id"])
     progress = await hub.store.progress.for_course(identity.tenant)
     return JSON({"progress": progress})
 
 
 async def course_analytics(request: Request, hub: Hub, identity: Identity) -> Response:
     """POST: compute and keep a snapshot; GET: the snapshots, newest first."""
-    _instructor(identity, request.path_params["course_id"])
+    instructor(identity, request.path_params["course_id"])
     tenant = identity.tenant
     assignment = request.query_params.get("assignment_id")
     if request.method == "POST":
@@ -284,9 +293,9 @@ async def course_analytics(request: Request, hub: Hub, identity: Identity) -> Re
 
 async def create_content(request: Request, hub: Hub, identity: Identity) -> Response:
     """Generate items or cards from source text (cached by hash; unapproved)."""
-    _instructor(identity)
-    config = await _assessment(request, hub, identity)
-    body = await _body(request)
+    instructor(identity)
+    config = await assessment_of(request, hub, identity)
+    body = await body_of(request)
     kind = body.get("kind", config.assessment_type)
     if kind not in ("fill_blank", "flashcards"):
         raise ApiError(422, "kind: must be fill_blank or flashcards")
@@ -322,19 +331,19 @@ async def create_content(request: Request, hub: Hub, identity: Identity) -> Resp
 
 async def list_content(request: Request, hub: Hub, identity: Identity) -> Response:
     """An assessment's generated content, approved or not (instructors)."""
-    _instructor(identity)
-    config = await _assessment(request, hub, identity)
+    instructor(identity)
+    config = await assessment_of(request, hub, identity)
     contents = await hub.store.content.list(config.id)
     return JSON({"content": contents})
 
 
 async def review_content(request: Request, hub: Hub, identity: Identity) -> Response:
     """Approve or reject generated content; only approved content reaches students."""
-    _instructor(identity)
+    instructor(identity)
     decision = request.path_params["decision"]
     if decision not in ("approve", "reject"):
         raise ApiError(404, f"no such decision {decision!r}: approve or reject")
-    config = await _assessment(request, hub, identity)
+    config = await assessment_of(request, hub, identity)
     approved = decision == "approve"
     content = await hub.store.content.set_approved(
         config.id, request.path_params["content_hash"], approved
@@ -364,28 +373,26 @@ def _conversation(conversation: Conversation) -> dict[str, Any]:
 
 
 routes = [
-    Route("/api/assessments", _endpoint(put_assessment), methods=["PUT"]),
-    Route("/api/assessments/{assessment_id}", _endpoint(get_assessment), methods=["GET"]),
+    Route("/api/assessments", endpoint(put_assessment), methods=["PUT"]),
+    Route("/api/assessments/{assessment_id}", endpoint(get_assessment), methods=["GET"]),
     Route(
         "/api/assessments/{assessment_id}/conversations",
-        _endpoint(open_conversation),
+        endpoint(open_conversation),
         methods=["POST"],
     ),
-    Route("/api/assessments/{assessment_id}/content", _endpoint(create_content), methods=["POST"]),
-    Route("/api/assessments/{assessment_id}/content", _endpoint(list_content), methods=["GET"]),
+    Route("/api/assessments/{assessment_id}/content", endpoint(create_content), methods=["POST"]),
+    Route("/api/assessments/{assessment_id}/content", endpoint(list_content), methods=["GET"]),
     Route(
         "/api/assessments/{assessment_id}/content/{content_hash}/{decision:str}",
-        _endpoint(review_content),
+        endpoint(review_content),
         methods=["POST"],
     ),
-    Route("/api/conversations/{conversation_id}", _endpoint(get_conversation), methods=["GET"]),
-    Route(
-        "/api/conversations/{conversation_id}/messages", _endpoint(get_messages), methods=["GET"]
-    ),
-    Route("/api/courses/{course_id}/progress", _endpoint(course_progress), methods=["GET"]),
+    Route("/api/conversations/{conversation_id}", endpoint(get_conversation), methods=["GET"]),
+    Route("/api/conversations/{conversation_id}/messages", endpoint(get_messages), methods=["GET"]),
+    Route("/api/courses/{course_id}/progress", endpoint(course_progress), methods=["GET"]),
     Route(
         "/api/courses/{course_id}/analytics",
-        _endpoint(course_analytics),
+        endpoint(course_analytics),
         methods=["GET", "POST"],
     ),
 ]

@@ -6,7 +6,11 @@ from decimal import Decimal
 
 import pytest
 
-from assessment.answers import check_answer, normalize, parse_number
+from assessment.answers.check import check_answer
+from assessment.answers.lexicon import Lexicon
+from assessment.answers.numbers import parse_number
+from assessment.answers.text import normalize
+from assessment.answers.units import blank_units
 
 # (given, accepted, reject, correct, typo)
 CASES: list[tuple[str, list[str], list[str], bool, bool]] = [
@@ -59,11 +63,12 @@ CASES: list[tuple[str, list[str], list[str], bool, bool]] = [
     ("-3", ["3"], [], False, False),
     ("1,00", ["100"], [], False, False),
     ("0.5", ["5"], [], False, False),
-    ("five", ["5"], [], False, False),
+    ("five", ["5"], [], True, False),  # a small number in words
+    ("1941", ["1914"], [], False, False),
     # typos in long answers
     ("photosynthesys", ["photosynthesis"], [], True, True),
     ("mitochondira", ["mitochondria"], [], True, True),
-    ("recieve", ["receive"], [], True, True),
+    ("recieve", ["receive"], [], True, True),  # a misspelling far rarer than the word
     ("Amazn", ["Amazon"], [], True, True),
     ("Pacfic Ocean", ["Pacific Ocean"], [], True, True),
     ("photosinthesis", ["photosynthesis"], [], True, True),
@@ -82,12 +87,59 @@ CASES: list[tuple[str, list[str], list[str], bool, bool]] = [
     ("mitochondrion", ["mitochondria"], [], False, False),
     ("photosinthesys", ["photosynthesis"], [], False, False),
     ("Sweden", ["Swedes"], ["Sweden"], False, False),
-    ("Sweden", ["Swedes"], [], True, True),
+    ("Sweden", ["Swedes"], [], False, False),  # a word of its own: not a typo
     ("insulin", ["inulin"], ["insulin"], False, False),
     ("conservation", ["conversation"], [], False, False),
     ("Lyon", ["Paris"], [], False, False),
     ("Paris, France", ["Paris"], [], False, False),
     ("not Paris", ["Paris"], [], False, False),
+    # a typo that is another word or term
+    ("alkane", ["alkene"], [], False, False),
+    ("propene", ["propane"], [], False, False),
+    ("proton", ["photon"], [], False, False),
+    ("Iran", ["Iraq"], [], False, False),
+    # case where it carries meaning: formulas, symbols, units
+    ("Co", ["CO"], [], False, False),
+    ("co", ["CO"], [], False, False),
+    ("Hf", ["HF"], [], False, False),
+    ("No", ["NO"], [], False, False),
+    ("h2o", ["H2O"], [], False, False),
+    ("NaCl", ["NaCl"], [], True, False),
+    ("dna", ["DNA"], [], True, False),  # an acronym, not a formula
+    ("world war ii", ["World War II"], [], True, False),
+    ("f = ma", ["F = ma"], [], False, False),
+    # operators and signs are not typos; spacing and written-out products are nothing
+    ("F=ma", ["F = ma"], [], True, False),
+    ("F = m/a", ["F = ma"], [], False, False),
+    ("m*a", ["ma"], [], False, False),  # "ma" alone is not known to be a formula
+    ("E = mc²", ["E=mc^2"], [], True, False),
+    ("pi r^2", ["πr^2"], [], True, False),
+    # articles and filler around the answer
+    ("the mitochondria", ["mitochondria"], [], True, False),
+    ("I think it's Paris", ["Paris"], [], True, False),
+    ("is it Paris?", ["Paris"], [], True, False),
+    ("in 1914", ["1914"], [], True, False),
+    ("It's 42.", ["42"], [], True, False),
+    ("el niño", ["niño"], [], True, False),
+    ("I'm not sure, but Paris", ["Paris"], [], True, False),
+    ("Paris or Lyon", ["Paris"], [], False, False),
+    ("it isn't Paris", ["Paris"], [], False, False),
+    ("I think it's Lyon", ["Paris"], [], False, False),
+    # numbers in other notations
+    ("1e3", ["1000"], [], True, False),
+    ("6.02 x 10^23", ["6.02e23"], [], True, False),
+    ("6.02×10²³", ["6.02e23"], [], True, False),
+    ("1 000", ["1000"], [], True, False),
+    ("- 12", ["-12"], [], True, False),
+    ("minus twelve", ["-12"], [], True, False),
+    ("twenty-one", ["21"], [], True, False),
+    ("50%", ["50"], [], False, False),  # a unit where the blank has none
+    ("1e999", ["1"], [], False, False),
+    # accents: one slip however many marks, in an answer of five letters or more
+    ("Sao Paulo", ["São Paulo"], [], True, True),
+    ("resume", ["résumé"], [], True, True),
+    ("Sao Paolo", ["São Paulo"], [], False, False),
+    ("nino", ["niño"], [], False, False),
     # empty and blank
     ("", ["Paris"], [], False, False),
     ("   ", ["Paris"], [], False, False),
@@ -104,6 +156,52 @@ def test_check_answer(
     assert (result.correct, result.typo) == (correct, typo)
     if correct:
         assert result.matched in accepted
+
+
+@pytest.mark.parametrize(
+    ("given", "text", "correct", "rule"),
+    [
+        ("50%", "___% of the class passed.", True, "number"),
+        ("50 percent", "___ % of the class passed.", True, "number"),
+        ("100 °C", "Water boils at ___ °C.", True, "number"),
+        ("100°", "Water boils at ___ °C.", True, "number"),
+        ("100 degrees", "Water boils at ___ °C.", True, "number"),
+        ("100 °F", "Water boils at ___ °C.", False, "wrong_unit"),
+        ("$5", "It costs $___.", True, "number"),
+    ],
+)
+def test_the_blanks_unit_may_be_typed(given: str, text: str, correct: bool, rule: str) -> None:
+    """A number may carry the unit printed beside the blank, not another one."""
+    result = check_answer(
+        given, ["50" if "%" in text else "100" if "°" in text else "5"], units=blank_units(text)
+    )
+    assert (result.correct, result.rule) == (correct, rule)
+
+
+def test_a_blank_inside_a_formula_is_case_sensitive() -> None:
+    """In "F = ___" the letters are symbols: "MA" is not "ma"."""
+    assert not check_answer("MA", ["ma"], formula=True).correct
+    assert check_answer("m × a", ["ma"], formula=True).correct
+
+
+def test_words_of_the_question_may_be_said_again() -> None:
+    """ "23 pairs" answers "___ pairs"; a word of the question alone is not the answer."""
+    context = frozenset({"pairs", "chromosomes"})
+    assert check_answer("23 pairs", ["23"], context=context).correct
+    assert not check_answer("pairs", ["23"], context=context).correct
+
+
+def test_the_assessments_own_words_are_not_typos() -> None:
+    """A term the assessment uses elsewhere is a different answer, however close."""
+    lexicon = Lexicon(["Which ore is it: ___?", "zorbite"])
+    assert check_answer("zorbite", ["zorbide"]).correct  # English does not know either
+    assert not check_answer("zorbite", ["zorbide"], lexicon=lexicon).correct
+
+
+def test_instructors_choice_of_case_wins() -> None:
+    """case_sensitive overrides the detection either way."""
+    assert not check_answer("paris", ["Paris"], case_sensitive=True).correct
+    assert check_answer("co", ["CO"], case_sensitive=False).correct
 
 
 def test_exact_match_wins_over_a_typo_match() -> None:
@@ -135,6 +233,10 @@ def test_normalize(text: str, expected: str) -> None:
         ("3/4", Decimal("0.75")),
         ("1/0", None),
         ("1,23", None),
+        ("6.02e23", Decimal("6.02e23")),
+        ("-0.5", Decimal("-0.5")),
+        ("one hundred and five", Decimal(105)),
+        ("negative one", Decimal(-1)),
         ("abc", None),
         (".", None),
         ("", None),

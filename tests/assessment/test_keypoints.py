@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assessment.keypoints import covered_points, covers
+from assessment.keypoints import covered_points, covers, denied
 from assessment.spec import KeyPoint
 
 
@@ -53,3 +53,42 @@ def test_covered_points_lists_indexes() -> None:
         KeyPoint(text="needs water"),
     ]
     assert covered_points("It uses light to make sugar", points) == {0, 1}
+
+
+@pytest.mark.parametrize(
+    ("answer", "point", "covered"),
+    [
+        # a denied statement covers nothing
+        ("Plants do not need sunlight", "plants need sunlight", False),
+        ("Plants don't need sunlight, they need water", "plants need sunlight", False),
+        ("Tuples are immutable, they cannot be changed", "tuples are immutable", True),
+        ("tuples can't be changed", "tuples cannot be changed", True),
+        # a reversed relation: the words are in two statements
+        ("Lists are immutable, tuples are mutable", "tuples are immutable", False),
+        ("Lists are immutable and tuples are mutable", "tuples are immutable", False),
+        ("Lists are mutable and tuples are immutable", "tuples are immutable", True),
+        # a bare list of the topic's words states nothing
+        (
+            "chlorophyll sunlight glucose carbon dioxide oxygen absorbs",
+            "chlorophyll absorbs light",
+            False,
+        ),
+        ("chlorophyll, absorbs, light", "chlorophyll absorbs light", False),
+        # a pronoun carries the statement on
+        ("Chlorophyll is a pigment. It absorbs light.", "chlorophyll absorbs light", True),
+        # general synonyms count
+        ("The plant makes glucose", "glucose is produced", True),
+        ("Plants emit oxygen", "oxygen is released", True),
+    ],
+)
+def test_statements_not_words(answer: str, point: str, covered: bool) -> None:
+    """Coverage is per statement: negation, reversal and keyword lists do not count."""
+    assert covers(answer, KeyPoint(text=point)) is covered
+
+
+def test_denied_points_are_told_apart_from_missing_ones() -> None:
+    """denied() is true only for a point the answer states negated and nowhere else."""
+    point = KeyPoint(text="plants need sunlight")
+    assert denied("Plants do not need sunlight", point)
+    assert not denied("Plants need water", point)
+    assert not denied("Plants need sunlight, not darkness", point)

@@ -12,15 +12,31 @@ from tests.assessment.dialogue import Dialogue
 FILL_BLANK = {
     "items": [
         {"id": "i1", "text": "The capital of France is ___.", "answers": ["Paris"]},
-        {"id": "i2", "text": "The largest ocean is the ___.", "answers": ["Pacific"]},
+        {
+            "id": "i2",
+            "text": "The largest ocean is the ___.",
+            "answers": ["Pacific"],
+            "variants": [{"text": "The largest continent is ___.", "answers": ["Asia"]}],
+        },
         {"id": "i3", "text": "2 + 2 = ___", "answers": ["4"]},
     ]
 }
 FLASHCARDS = {
     "cards": [
         {"id": "c1", "front": "H2O", "back": "water"},
-        {"id": "c2", "front": "NaCl", "back": "salt", "accept": ["sodium chloride"]},
-        {"id": "c3", "front": "CO2", "back": "carbon dioxide"},
+        {
+            "id": "c2",
+            "front": "NaCl",
+            "back": "salt",
+            "accept": ["sodium chloride"],
+            "variants": [{"front": "KCl", "back": "potassium chloride"}],
+        },
+        {
+            "id": "c3",
+            "front": "CO2",
+            "back": "carbon dioxide",
+            "variants": [{"front": "CH4", "back": "methane"}],
+        },
     ]
 }
 CHAT = {
@@ -34,6 +50,12 @@ CHAT = {
                 "takes in carbon dioxide",
             ],
             "hints": ["What gas do plants absorb?", "Where does the energy come from?"],
+            "variants": [
+                {
+                    "question": "What does respiration release, and what does it use?",
+                    "key_points": ["releases energy", "uses oxygen", "produces carbon dioxide"],
+                }
+            ],
         },
         {
             "id": "o2",
@@ -66,9 +88,9 @@ SCENARIOS: dict[str, tuple[str, str, dict[str, Any], list[tuple[str, str, float,
         [
             ("paris.", "correct", 33.33, 1),
             ("Atlantic", "wrong", 33.33, 1),
-            ("Indian", "wrong", 33.33, 1),  # explained; comes back later
+            ("Indian", "wrong", 33.33, 1),  # explained; comes back as its variant
             ("4", "correct", 66.67, 2),
-            ("pacfic", "correct", 100.0, 3),  # back again, right with a typo
+            ("asia", "correct", 100.0, 3),
         ],
         True,
     ),
@@ -106,8 +128,8 @@ SCENARIOS: dict[str, tuple[str, str, dict[str, Any], list[tuple[str, str, float,
             ("Water", "correct", 33.33, 1),
             ("sugar", "wrong", 33.33, 1),
             ("carbon monoxide", "wrong", 33.33, 1),
-            ("sodium chloride", "correct", 66.67, 2),
-            ("carbon dioxid", "correct", 100.0, 3),
+            ("potassium chloride", "correct", 66.67, 2),  # the variants, after the answers
+            ("methane", "correct", 100.0, 3),
         ],
         True,
     ),
@@ -141,10 +163,10 @@ SCENARIOS: dict[str, tuple[str, str, dict[str, Any], list[tuple[str, str, float,
         CHAT,
         [
             ("I don't know", "wrong", 0.0, 0),
-            ("It makes glucose", "wrong", 0.0, 0),  # explained; comes back later
+            ("It makes glucose", "partial", 0.0, 0),  # explained; comes back as its variant
             ("Chlorophyll reflects the green light", "correct", 50.0, 1),
             (
-                "Plants take in carbon dioxide and use light energy to produce glucose",
+                "Respiration uses oxygen, releases energy and produces carbon dioxide",
                 "correct",
                 100.0,
                 2,

@@ -33,7 +33,8 @@ async def test_a_session_rates_each_card_it_showed() -> None:
     """Right first time is Good, right after a miss is Hard, never right is Again."""
     dialogue = Dialogue.of("flashcards", "mastery", FLASHCARDS)
     await dialogue.open()
-    for answer in ("water", "pepper", "carbon monoxide", "salt", "carbon"):
+    # c2 and c3 come back as their variants once their backs were given away.
+    for answer in ("water", "pepper", "carbon monoxide", "potassium chloride", "carbon"):
         await dialogue.answer(answer)
     session = dialogue.tutor.session(dialogue.turns)
     assert ratings(session) == {"c1": Rating.Good, "c2": Rating.Hard, "c3": Rating.Again}

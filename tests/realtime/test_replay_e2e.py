@@ -42,12 +42,21 @@ async def test_past_the_replay_cap_only_the_newest_rows_are_sent(settings: Setti
         assert welcome["conversation"]["last_seq"] == 5
 
 
+# Eight wrong turns before the end: each item comes back once, as its variant.
+WITH_VARIANTS = {
+    "items": [
+        {**item, "variants": [{"text": item["text"], "answers": ["other"]}]}
+        for item in FILL_BLANK["items"]
+    ]
+}
+
+
 async def test_a_replay_is_kept_within_the_outbox_bound(settings: Settings) -> None:
     """A replay larger than half the socket's outbox sends only the newest rows that fit
     (recovered false: the client loads the rest over HTTP), so a socket that never reads
     holds no more than its bound."""
     async with running(dataclasses.replace(settings, outbox_bytes=8000)) as run:
-        assessment = await create_assessment(run, "fill_blank", "mastery", FILL_BLANK)
+        assessment = await create_assessment(run, "fill_blank", "mastery", WITH_VARIANTS)
         conversation = await open_conversation(run, assessment)
         await wait_opening(run, conversation)
         client = await Client.connect(run, conversation, run.token("student-1"), last_seq=1)

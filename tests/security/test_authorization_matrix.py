@@ -72,6 +72,9 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "POST /api/assessments/{a}/content/{h}/approve": (
         "403", "403", "403", "ok", "404", "404", "403", "401",
     ),
+    "POST /api/assessments/{a}/preview": (
+        "403", "403", "403", "ok", "404", "404", "403", "401",
+    ),
     "WS /ws/conversations/{c}": (
         "student", "4403", "4404", "observer", "4404", "4404", "4404", "4401",
     ),
@@ -208,6 +211,9 @@ PROBES: dict[str, Probe] = {
     "GET /api/assessments/{a}/content": _http("GET", "/api/assessments/{a}/content", _any),
     "POST /api/assessments/{a}/content/{h}/approve": _http(
         "POST", "/api/assessments/{a}/content/{h}/approve", _any
+    ),
+    "POST /api/assessments/{a}/preview": _http(
+        "POST", "/api/assessments/{a}/preview", _any, {"item_id": "i1", "answers": ["Paris"]}
     ),
     "WS /ws/conversations/{c}": _socket,
 }

@@ -600,6 +600,8 @@
       });
       this.stopButton.addEventListener("click", function () { self.stop(); });
       this.logEl.addEventListener("click", function (event) {
+        var again = event.target.closest && event.target.closest(".tc-ask-again");
+        if (again) { self.send(ASK_AGAIN); return; }
         var retry = event.target.closest && event.target.closest(".tc-retry");
         if (!retry) return;
         var turn = self._pendingTurn(retry.getAttribute("data-client-msg-id"));
@@ -709,9 +711,19 @@
         entry.body.appendChild(role === "assistant" ? renderMarkdown(text) : document.createTextNode(text));
         entry.text = text;
       }
-      var key = state + "|" + label;
+      // A reply that broke off, with nothing after it: the student may not have seen the
+      // question. The server grades no turn after such a reply and asks again.
+      var broke = !row.turn && role === "assistant" && state === "error" &&
+        row.message.seq === this.lastSeq && this.pending.length === 0 && !this.completed;
+      var key = state + "|" + label + "|" + broke;
       if (entry.state !== key) {
         entry.meta.textContent = label || "";
+        if (broke) {
+          var again = el("button", "tc-ask-again", { type: "button" });
+          again.textContent = "Ask again";
+          entry.meta.appendChild(document.createTextNode(" "));
+          entry.meta.appendChild(again);
+        }
         if (row.turn && state === "failed") {
           var retry = el("button", "tc-retry", { type: "button", "data-client-msg-id": row.turn.clientMsgId });
           retry.textContent = "Retry";
@@ -722,6 +734,8 @@
       }
     },
   };
+
+  var ASK_AGAIN = "Please ask the question again.";
 
   global.TutorChat = {
     mount: function (root, options) { return new TutorChatWidget(root, options); },

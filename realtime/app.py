@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -86,16 +87,31 @@ def create_app(settings: Settings | None = None) -> Starlette:
         allow_methods=["GET", "POST", "PUT"],
         allow_headers=["authorization", "content-type"],
     )
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
         # Made by the outermost error middleware, outside SecurityHeaders: its own headers.
-        exception_handlers={500: server_error},
+        exception_handlers={500: server_error, HTTPException: http_error},
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
             cors,
         ],
+    )
+    # A path that matches no route is 404 JSON, not a redirect to the same path with a
+    # slash more or less (an id that decodes to "/" made one, with an empty body).
+    app.router.redirect_slashes = False
+    return app
+
+
+async def http_error(request: Request, error: Exception) -> Response:
+    """The router's own refusals (no such route, method not allowed) as JSON, like every
+    other answer of the API."""
+    assert isinstance(error, HTTPException)
+    return JSONResponse(
+        {"error": error.detail.lower()},
+        status_code=error.status_code,
+        headers=dict(error.headers or {}),
     )
 
 

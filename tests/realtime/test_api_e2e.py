@@ -347,3 +347,16 @@ async def test_ids_past_their_length_and_oversized_generation_are_422(run: Runni
     assert big.json()["error"] == "source: must be at most 100000 characters"
     many = await api(run, "POST", content, teacher, {"source": "x y z w.", "terms": ["t"] * 101})
     assert many.status_code == 422
+
+
+async def test_the_routers_refusals_are_json(run: Running) -> None:
+    """No such route, an id that decodes to a slash, a wrong method: JSON errors too."""
+    token = run.token("student-1")
+    for method, path, status in [
+        ("GET", "/api/nope", 404),
+        ("GET", "/api/assessments/%2F", 404),
+        ("DELETE", "/api/assessments", 405),
+    ]:
+        response = await api(run, method, path, token)
+        assert response.status_code == status
+        assert "error" in response.json()

@@ -11,8 +11,8 @@ listed with the key point count the same.
 
 A statement is a clause: the answer is cut at sentence ends, commas and semicolons, at
 contrasts ("but", "whereas", "while") and at an "and" that starts a new clause ("and
-tuples are mutable"); a clause that starts with "it", "they" or "which" goes on the one
-before it. So:
+tuples are mutable"); a clause with "it", "they", "which" or "each" among its first
+three words goes on the one before it. So:
 
 - a statement the answer denies ("does not need sunlight") covers nothing: a clause
   with a negation covers only key points that are negations themselves;
@@ -97,7 +97,12 @@ _CLAUSE_BREAK = re.compile(
     r"[.!?;,:\n]+|\b(?:but|whereas|while|although|though|however|unlike|yet)\b"
     r"|\band\b(?=(?:\s+\w+){1,3}\s+(?:is|are|was|were|has|have|does|do|can|cannot|will)\b)"
 )
-_CONTINUES = frozenset({"it", "they", "this", "these", "which", "that", "its", "their"})
+_CONTINUES = frozenset(
+    "it it's its they they're their them this these which that each both".split()
+)
+# A clause goes on the one before when one of its first words refers back to it:
+# "and because it's hashable it can be a key", "each with half the chromosomes".
+_REFERS_WITHIN = 3
 _LIST_LENGTH = 6
 
 
@@ -128,7 +133,7 @@ def clauses(text: str) -> list[Clause]:
         said = words(part)
         if not said:
             continue
-        if not found or said[0] not in _CONTINUES:
+        if not found or not any(w in _CONTINUES for w in said[:_REFERS_WITHIN]):
             found.append(Clause())
         found[-1].add(said)
     return found
@@ -184,6 +189,8 @@ def _covers_phrase(said: set[str], needed: list[str]) -> bool:
 
 
 def _said(word: str, said: set[str]) -> bool:
+    """Whether ``word`` is in ``said``, or with one typo, not in its first letter (two
+    would read "conversation" for "conservation")."""
     if word in said:
         return True
     if len(word) < _FUZZY_MIN_LENGTH:

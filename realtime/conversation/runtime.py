@@ -331,7 +331,9 @@ class ConversationRuntime(Intake):
         self.conversation = conversation
         self.standing.adopt(conversation)
         self.pipeline.jobs[:] = [job for job in self.pipeline.jobs if job.kind == "complete"]
+        fresh = [m for m in messages if m.seq > transcript.head and m.role == "user"]
         self._adopt(messages)
+        self.room.show(fresh)
 
     async def _admit(self, final: bool) -> Admission:
         assert self.ownership is not None

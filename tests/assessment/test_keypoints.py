@@ -92,3 +92,13 @@ def test_denied_points_are_told_apart_from_missing_ones() -> None:
     assert denied("Plants do not need sunlight", point)
     assert not denied("Plants need water", point)
     assert not denied("Plants need sunlight, not darkness", point)
+
+
+def test_a_clause_that_refers_back_continues_the_one_before() -> None:
+    """ "it" or "each" among a clause's first words carries its subject on."""
+    point = KeyPoint(text="tuples can be used as dictionary keys")
+    assert covers(
+        "A tuple is immutable, and because it's hashable it can be used as a dictionary key", point
+    )
+    halves = KeyPoint(text="meiosis halves the chromosome number")
+    assert covers("Meiosis gives four cells, each with half the number of chromosomes", halves)

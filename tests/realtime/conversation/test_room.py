@@ -142,3 +142,24 @@ async def test_a_gap_in_the_events_is_filled_from_the_database(
         sent = await _messages_until(conn, count=2)
     assert [f["seq"] for f in sent] == [missed.message.seq, later.message.seq]
     assert [f["id"] for f in sent] == [MessageId(missed.message.id), MessageId(later.message.id)]
+
+
+async def test_turns_read_from_the_database_go_before_their_event(
+    store: Store, assessment: AssessmentConfig, conversation: Conversation
+) -> None:
+    """A turn another process stored, shown from the database, reaches the socket once:
+    before the grade that follows it, and not again when its own event arrives."""
+    await _opened(store, conversation)
+    broker = InProcessBroker()
+    room = await _room(store, assessment, conversation, broker)
+    conn = _socket(conversation)
+    async with room.join(conn):
+        await room.replay(conn, 0)
+        turn = (await store.conversations.append_user_turn(conversation.id, "t1", "Paris")).message
+        room.show([turn])
+        progress = Progress(mastery_score=50, items_done=1, items_total=2)
+        broker.publish(Event(conversation_id=conversation.id, frame=progress))
+        broker.publish(Event(conversation_id=conversation.id, frame=message_frame(turn), seq=2))
+        conn.close(1000, flush=True)
+    sent = [(f["type"], f.get("seq")) for f in _sent(conn)]
+    assert sent == [("welcome", None), ("message", 1), ("message", 2), ("progress", None)]

@@ -254,3 +254,23 @@ async def test_an_expired_token_is_renewed_from_the_page_and_nothing_is_lost(
         (2, "user"),
         (3, "assistant"),
     ]
+
+
+async def test_ask_again_after_a_failed_reply(
+    run: Running, llm: FakeLLM, course: tuple[CoursePage, str], page: Page
+) -> None:
+    """The tutor's opening fails: the widget says so and offers Ask again; pressing it
+    brings the question again, and the button goes away."""
+    llm.will(Script(status=503))
+    assessment = await create_assessment(run, "chat", "mastery", chat_config())
+    await _embed(run, course, page, assessment, "ask-again")
+    failed = page.locator(".tc-assistant").first
+    await expect(failed).to_have_attribute("data-state", "error", timeout=WAIT_MS)
+    again = page.get_by_role("button", name="Ask again")
+    await expect(again).to_be_visible()
+    await again.click()
+    asked = page.locator(".tc-assistant").nth(1)
+    await expect(asked).to_have_attribute("data-state", "complete", timeout=WAIT_MS)
+    await expect(asked.locator(".tc-body")).to_contain_text("What does photosynthesis make?")
+    await expect(again).to_be_hidden()
+    await page.screenshot(path="test-results/widget-ask-again.png")

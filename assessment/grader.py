@@ -8,7 +8,7 @@ from assessment.answers.check import AnswerCheck, check_answer
 from assessment.answers.formulas import in_formula
 from assessment.answers.lexicon import Lexicon
 from assessment.answers.text import normalize, words
-from assessment.answers.units import blank_units
+from assessment.answers.units import blank_units, is_unit
 from assessment.evaluation import Evaluation, Verdict
 from assessment.keypoints import covered_points
 from assessment.session import Session
@@ -54,9 +54,13 @@ def check_short(item: FillBlankItem | Flashcard, answer: str, lexicon: Lexicon) 
 
 def question_words(question: str, *answers: Sequence[str]) -> frozenset[str]:
     """The words of the question a student may say again around the answer ("23 pairs"
-    for "___ pairs"): not one of the item's answers or rejected answers."""
+    for "___ pairs"): not one of the item's answers or rejected answers, nor a unit."""
     taken = {w for group in answers for a in group for w in words(normalize(a))}
-    return frozenset(w for w in words(normalize(question)) if w not in taken)
+    return frozenset(
+        w.casefold()
+        for w in words(normalize(question, fold_case=False))
+        if w.casefold() not in taken and not is_unit(w)
+    )
 
 
 def grade_coverage(

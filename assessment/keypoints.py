@@ -4,18 +4,22 @@ Both are normalised (NFKC, case, punctuation) and split into words; small functi
 words are ignored, and common endings (``-ing``, ``-ed``, ``-es``, ``-s``, ``-e``) are
 dropped, so ``absorbed``, ``absorbs`` and ``absorb`` are one word. A key point is covered
 when every one of its content words (at least 80% of them, for key points of five or
-more) appears in one statement of the answer, in any order. A word of five or more
-letters may also appear with one typo (one edit, not in the first letter), as in answer
-checking: ``chlorophyl`` counts, ``meiosis`` for ``mitosis`` does not. Other phrasings
-listed with the key point count the same.
+more) appears in one statement of the answer, in any order, or a general synonym of
+it ("makes" for "produces"). A word of five or more letters may also appear with one
+typo (one edit, not in the first letter), as in answer checking: ``chlorophyl`` counts,
+``meiosis`` for ``mitosis`` does not; and a word of eight or more with two, when what
+was typed is no English word (``clorophyl``; never ``conversation`` for
+``conservation``). Other phrasings listed with the key point count the same.
 
 A statement is a clause: the answer is cut at sentence ends, commas and semicolons, at
-contrasts ("but", "whereas", "while") and at an "and" that starts a new clause ("and
-tuples are mutable"); a clause with "it", "they", "which" or "each" among its first
-three words goes on the one before it. So:
+contrasts ("but", "whereas", "while"), and at an "and" that starts a new clause ("and
+tuples are mutable") or a second verb ("takes in oxygen and releases carbon dioxide").
+A clause with "it", "they" or "each" among its first three words is about the subject
+of the one before ("Chlorophyll is a pigment. It absorbs light."). So:
 
-- a statement the answer denies ("does not need sunlight") covers nothing: a clause
-  with a negation covers only key points that are negations themselves;
+- a statement the answer denies ("does not need sunlight") covers nothing, and a key
+  point that is a negation ("enzymes are not used up") is covered only by a statement
+  that says the negation;
 - a reversed relation ("lists are immutable, tuples are mutable") does not cover
   "tuples are immutable": its words are in two statements;
 - a list of the topic's words ("chlorophyll, sunlight, glucose" or six or more content
@@ -31,9 +35,11 @@ import dataclasses
 import math
 import re
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 
 from rapidfuzz.distance import DamerauLevenshtein
 
+from assessment.answers.lexicon import RARE, zipf
 from assessment.answers.text import NEGATIONS, normalize, words
 from assessment.spec import KeyPoint
 
@@ -46,6 +52,7 @@ _FUNCTION_WORDS = frozenset(
     " will would should may might must has have had also very".split()
 )
 _FUZZY_MIN_LENGTH = 5
+_TWO_TYPOS_LENGTH = 8
 # Words an answer may use for a key point's word, as a teacher reads them: each group
 # counts as one word ("makes glucose" states "glucose is produced"). Kept to general
 # academic words; a subject's own synonyms go in the key point's ``accept``.
@@ -96,12 +103,13 @@ def content_words(text: str) -> list[str]:
 _CLAUSE_BREAK = re.compile(
     r"[.!?;,:\n]+|\b(?:but|whereas|while|although|though|however|unlike|yet)\b"
     r"|\band\b(?=(?:\s+\w+){1,3}\s+(?:is|are|was|were|has|have|does|do|can|cannot|will)\b)"
+    # "takes in oxygen and releases carbon dioxide": a second verb, a second statement.
+    r"|\band\b(?=\s+(?:\w+(?:es|ed)|gives|makes|takes|uses)\b)"
 )
-_CONTINUES = frozenset(
-    "it it's its they they're their them this these which that each both".split()
-)
-# A clause goes on the one before when one of its first words refers back to it:
-# "and because it's hashable it can be a key", "each with half the chromosomes".
+# A clause whose first words refer back ("it", "they", "each") is about the subject of
+# the one before: "Chlorophyll is a pigment. It absorbs light." states that chlorophyll
+# absorbs light. "which" and "that" refer to a whole statement, not its subject.
+_REFERS = frozenset("it it's its they they're their them this these each both".split())
 _REFERS_WITHIN = 3
 _LIST_LENGTH = 6
 
@@ -114,16 +122,28 @@ class Clause:
     said: set[str] = dataclasses.field(default_factory=set)
     denied: set[str] = dataclasses.field(default_factory=set)
     is_list: bool = False
+    subject: str | None = None
+    misspelt: set[str] = dataclasses.field(default_factory=set)
 
-    def add(self, part: list[str]) -> None:
-        """Add the words of one part of the statement; a negation reaches to its end."""
+    @classmethod
+    def of(cls, part: list[str], *, subject: str | None = None) -> Clause:
+        """The statement of ``part``'s words, about ``subject`` if it refers back; a
+        negation reaches to its end."""
+        clause = cls(is_list=len(part) >= _LIST_LENGTH and not set(part) & _FUNCTION_WORDS)
+        if subject is not None:
+            clause.said.add(subject)
         negated = False
         for word in part:
             if word in NEGATIONS or word.endswith("n't"):
                 negated = True
-            elif word not in _FUNCTION_WORDS:
-                (self.denied if negated else self.said).add(_stem(word))
-        self.is_list = len(part) >= _LIST_LENGTH and not any(w in _FUNCTION_WORDS for w in part)
+            elif word not in _FUNCTION_WORDS and word not in _REFERS:
+                stem = _stem(word)
+                (clause.denied if negated else clause.said).add(stem)
+                clause.subject = clause.subject or stem
+                if len(word) >= _TWO_TYPOS_LENGTH and zipf(word) < RARE:
+                    clause.misspelt.add(stem)  # "clorophyl": no word of its own
+        clause.subject = subject or clause.subject
+        return clause
 
 
 def clauses(text: str) -> list[Clause]:
@@ -133,9 +153,8 @@ def clauses(text: str) -> list[Clause]:
         said = words(part)
         if not said:
             continue
-        if not found or not any(w in _CONTINUES for w in said[:_REFERS_WITHIN]):
-            found.append(Clause())
-        found[-1].add(said)
+        refers = found and any(w in _REFERS for w in said[:_REFERS_WITHIN])
+        found.append(Clause.of(said, subject=found[-1].subject if refers else None))
     return found
 
 
@@ -168,10 +187,12 @@ def _covers(said: list[Clause], point: KeyPoint) -> bool:
     for phrasing in point.phrasings:
         needed = content_words(phrasing)
         for clause in said:
-            if clause.is_list or not _covers_phrase(clause.said | clause.denied, needed):
+            stated = clause.said | clause.denied
+            if clause.is_list or not _covers_phrase(stated, needed, clause.misspelt):
                 continue
-            # A negative key point ("tuples cannot change") needs the negation said too.
-            if _is_negative(phrasing) or not any(_said(w, clause.denied) for w in needed):
+            # A negative key point ("tuples cannot change") needs the negation said too;
+            # any other, no negation of its words.
+            if any(_said(w, clause.denied) for w in needed) == _is_negative(phrasing):
                 return True
     return False
 
@@ -180,12 +201,23 @@ def _is_negative(phrasing: str) -> bool:
     return any(w in NEGATIONS or w.endswith("n't") for w in words(normalize(phrasing)))
 
 
-def _covers_phrase(said: set[str], needed: list[str]) -> bool:
+def _covers_phrase(
+    said: set[str], needed: list[str], misspelt: AbstractSet[str] = frozenset()
+) -> bool:
     if not needed:
         return False
     required = len(needed) if len(needed) < 5 else math.ceil(0.8 * len(needed))
-    found = sum(1 for word in needed if _said(word, said))
+    found = sum(1 for word in needed if _said(word, said) or _misspelt(word, misspelt))
     return found >= required
+
+
+def _misspelt(word: str, misspelt: AbstractSet[str]) -> bool:
+    """Two typos are forgiven in a long word that is no word of its own ("clorophyl" for
+    "chlorophyll"; never "conversation" for "conservation", which is a word)."""
+    return len(word) >= _TWO_TYPOS_LENGTH - 1 and any(
+        typed[0] == word[0] and DamerauLevenshtein.distance(typed, word, score_cutoff=2) <= 2
+        for typed in misspelt
+    )
 
 
 def _said(word: str, said: set[str]) -> bool:

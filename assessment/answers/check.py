@@ -10,7 +10,8 @@ answer wins over a forgiven slip on another):
    around it ("I think it's Paris", "in 1914": :mod:`~assessment.answers.sentences`).
    Numbers compare by value, with the blank's unit allowed (:mod:`~.numbers`,
    :mod:`~.units`). Formulas, element symbols and units compare with their case and
-   without the spacing around operators (:mod:`~.formulas`).
+   without the spacing around operators (:mod:`~.formulas`); a formula written another
+   way is the same when it has the same value (:mod:`~.expressions`: ``mv^2/2``).
 3. The same but for accents: one slip ("Sao Paulo"), however many marks are missing.
 4. One typo (an insertion, deletion, substitution or swap of neighbours) in one word of
    five or more letters, not in its first letter, in an answer of words only, when what
@@ -27,6 +28,7 @@ from typing import Literal
 
 from rapidfuzz.distance import DamerauLevenshtein
 
+from assessment.answers.expressions import same_formula
 from assessment.answers.formulas import OPERATORS, is_case_sensitive, squeeze_operators
 from assessment.answers.lexicon import Lexicon
 from assessment.answers.numbers import parse_number
@@ -42,6 +44,7 @@ Rule = Literal[
     "exact",
     "in_sentence",
     "number",
+    "formula",
     "accent",
     "typo",
     "empty",
@@ -57,6 +60,7 @@ RULES: dict[Rule, str] = {
     "exact": "the accepted answer (case, spacing, punctuation and a leading article aside)",
     "in_sentence": "the accepted answer, said in a short sentence of filler words",
     "number": "the same number by value, with the blank's unit if any",
+    "formula": "the same formula written another way (equal for any values)",
     "accent": "the accepted answer but for its accents: one slip",
     "typo": "one slip in one word of the accepted answer",
     "empty": "nothing was typed",
@@ -178,6 +182,10 @@ def _same(
             return "exact" if index == 0 else "in_sentence"
         if _same_text(candidate, answer, _Sensitivity(False)):
             near.add("case")
+    if sensitive.formula or any(c in OPERATORS for c in answer):
+        typed = normalize(candidates[-1], fold_case=False)
+        if same_formula(typed, normalize(answer, fold_case=False)):
+            return "formula"
     return None
 
 

@@ -25,6 +25,7 @@ _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 ARTICLES = frozenset(
     "the a an el la los las un una unos unas le les une des der die das ein eine".split()
 )
+_ELIDED = frozenset({"l'", "d'"})  # French articles before a vowel: l'école, d'eau
 # "I'm not sure, but Paris" hedges; it denies nothing.
 _HEDGE = re.compile(
     r"\b(?:i'?m |i am )?not (?:100 ?% |completely |totally |entirely |quite )?"
@@ -66,6 +67,11 @@ def negated(text: str, answer: str) -> bool:
 
 
 def without_article(text: str) -> str:
-    """A normalised answer without its leading article: "the mitochondria", "el niño"."""
+    """A normalised answer without its leading article: "the mitochondria", "el niño",
+    "l'école"."""
     first, _, rest = text.partition(" ")
-    return rest if rest and first.casefold() in ARTICLES else text
+    if rest and first.casefold() in ARTICLES:
+        return rest
+    if len(first) > 2 and first[:2].casefold() in _ELIDED:
+        return text[2:]
+    return text

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from assessment.answers.text import superscripts_to_carets
+
 __all__ = ["blank_units", "same_unit", "split_unit"]
 
 # Symbols compare exactly: mA is not MA, and Mm is not mm.
@@ -20,7 +22,14 @@ _SYMBOLS = (
     "°",
     "K",
     "km/h",
+    "m/s^2",
     "m/s",
+    "km^2",
+    "cm^2",
+    "mm^2",
+    "m^2",
+    "cm^3",
+    "m^3",
     "nm",
     "µm",
     "mm",
@@ -74,16 +83,22 @@ _WORDS = {
     "years": "years",
     "year": "years",
     "dollars": "$",
+    # Eras: "1215 AD" is the year 1215; "500 BC" is another year than 500.
+    "ad": "AD",
+    "ce": "AD",
+    "bc": "BC",
+    "bce": "BC",
 }
 _UNIT = "|".join(re.escape(u) for u in sorted((*_SYMBOLS, *_WORDS), key=len, reverse=True))
 _AFTER = re.compile(rf"^(?P<rest>.*?\d\.?)\s*(?P<unit>{_UNIT}|° ?[CF])$", re.IGNORECASE)
-_BEFORE = re.compile(r"^(?P<unit>[$€£])\s*(?P<rest>[+-]?[\d.].*)$")
+_BEFORE = re.compile(r"^(?P<unit>[$€£]|AD\b|CE\b)\s*(?P<rest>[+-]?[\d.].*)$", re.IGNORECASE)
 _BLANK_AFTER = re.compile(rf"___\s?({_UNIT})(?![\w])")
 _BLANK_BEFORE = re.compile(r"([$€£])\s?___")
 
 
 def blank_units(text: str) -> frozenset[str]:
     """The units written next to the blank in an item's text."""
+    text = superscripts_to_carets(text)
     found = {m.group(1) for m in _BLANK_AFTER.finditer(text)}
     found |= {m.group(1) for m in _BLANK_BEFORE.finditer(text)}
     return frozenset(_canonical(u) for u in found)
@@ -93,7 +108,7 @@ def split_unit(text: str) -> tuple[str, str | None]:
     """``"100 °C"`` as ``("100", "°C")``; text with no unit after (or currency before) a
     number as ``(text, None)``. ``text`` keeps its case."""
     if match := _BEFORE.match(text):
-        return match.group("rest").strip(), match.group("unit")
+        return match.group("rest").strip(), _canonical(match.group("unit"))
     match = _AFTER.match(text)
     if match is None:
         return text, None
@@ -108,7 +123,15 @@ def same_unit(given: str, expected: frozenset[str]) -> bool:
     ``°C`` or ``°F`` when the blank names the scale)."""
     if given in expected:
         return True
+    if given == "AD":  # the common era is what a year means unless it says BC
+        return "BC" not in expected
     return given == "°" and any(unit.startswith("°") for unit in expected)
+
+
+def is_unit(word: str) -> bool:
+    """Whether ``word`` is a unit symbol or name ("km", "percent"): a question's unit is
+    not filler a student may repeat (``1000 km`` for ``1 km = ___ m`` is wrong)."""
+    return word in _SYMBOLS or word.casefold() in _WORDS
 
 
 def _canonical(unit: str) -> str:

@@ -11,6 +11,7 @@ from assessment.answers.lexicon import Lexicon
 from assessment.answers.numbers import parse_number
 from assessment.answers.text import normalize
 from assessment.answers.units import blank_units
+from assessment.grader import question_words
 
 # (given, accepted, reject, correct, typo)
 CASES: list[tuple[str, list[str], list[str], bool, bool]] = [
@@ -121,6 +122,7 @@ CASES: list[tuple[str, list[str], list[str], bool, bool]] = [
     ("in 1914", ["1914"], [], True, False),
     ("It's 42.", ["42"], [], True, False),
     ("el niño", ["niño"], [], True, False),
+    ("l'école", ["école"], [], True, False),
     ("I'm not sure, but Paris", ["Paris"], [], True, False),
     ("Paris or Lyon", ["Paris"], [], False, False),
     ("it isn't Paris", ["Paris"], [], False, False),
@@ -159,22 +161,27 @@ def test_check_answer(
 
 
 @pytest.mark.parametrize(
-    ("given", "text", "correct", "rule"),
+    ("given", "text", "answer", "correct", "rule"),
     [
-        ("50%", "___% of the class passed.", True, "number"),
-        ("50 percent", "___ % of the class passed.", True, "number"),
-        ("100 °C", "Water boils at ___ °C.", True, "number"),
-        ("100°", "Water boils at ___ °C.", True, "number"),
-        ("100 degrees", "Water boils at ___ °C.", True, "number"),
-        ("100 °F", "Water boils at ___ °C.", False, "wrong_unit"),
-        ("$5", "It costs $___.", True, "number"),
+        ("50%", "___% of the class passed.", "50", True, "number"),
+        ("50 percent", "___ % of the class passed.", "50", True, "number"),
+        ("100 °C", "Water boils at ___ °C.", "100", True, "number"),
+        ("100°", "Water boils at ___ °C.", "100", True, "number"),
+        ("100 degrees", "Water boils at ___ °C.", "100", True, "number"),
+        ("100 °F", "Water boils at ___ °C.", "100", False, "wrong_unit"),
+        ("$5", "It costs $___.", "5", True, "number"),
+        ("9 cm²", "The area is ___ cm².", "9", True, "number"),
+        ("1215 AD", "Magna Carta was sealed in ___.", "1215", True, "number"),
+        ("AD 1215", "Magna Carta was sealed in ___.", "1215", True, "number"),
+        ("1215 BC", "Magna Carta was sealed in ___.", "1215", False, "wrong_unit"),
     ],
 )
-def test_the_blanks_unit_may_be_typed(given: str, text: str, correct: bool, rule: str) -> None:
-    """A number may carry the unit printed beside the blank, not another one."""
-    result = check_answer(
-        given, ["50" if "%" in text else "100" if "°" in text else "5"], units=blank_units(text)
-    )
+def test_the_blanks_unit_may_be_typed(
+    given: str, text: str, answer: str, correct: bool, rule: str
+) -> None:
+    """A number may carry the unit printed beside the blank (or, for a year, AD), not
+    another one."""
+    result = check_answer(given, [answer], units=blank_units(text))
     assert (result.correct, result.rule) == (correct, rule)
 
 
@@ -185,10 +192,15 @@ def test_a_blank_inside_a_formula_is_case_sensitive() -> None:
 
 
 def test_words_of_the_question_may_be_said_again() -> None:
-    """ "23 pairs" answers "___ pairs"; a word of the question alone is not the answer."""
-    context = frozenset({"pairs", "chromosomes"})
+    """Humans have "23 pairs" for "___ pairs"; a word of the question alone is not the
+    answer, and a unit of the question is not filler: "1000 km" for "1 km = ___ m"."""
+    context = question_words("Humans have ___ pairs of chromosomes.", ["23"])
     assert check_answer("23 pairs", ["23"], context=context).correct
     assert not check_answer("pairs", ["23"], context=context).correct
+    text = "1 km = ___ m"
+    km = question_words(text, ["1000"])
+    assert not check_answer("1000 km", ["1000"], context=km, units=blank_units(text)).correct
+    assert check_answer("1000 m", ["1000"], context=km, units=blank_units(text)).correct
 
 
 def test_the_assessments_own_words_are_not_typos() -> None:

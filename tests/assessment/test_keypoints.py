@@ -102,3 +102,38 @@ def test_a_clause_that_refers_back_continues_the_one_before() -> None:
     )
     halves = KeyPoint(text="meiosis halves the chromosome number")
     assert covers("Meiosis gives four cells, each with half the number of chromosomes", halves)
+
+
+@pytest.mark.parametrize(
+    ("answer", "point", "covered"),
+    [
+        # a negative key point needs its negation said
+        ("They get used up in the reaction", "enzymes are not used up in the reaction", False),
+        (
+            "Enzymes are not used up in the reaction",
+            "enzymes are not used up in the reaction",
+            True,
+        ),
+        # "and" before a second verb starts a second statement
+        (
+            "The plant takes in oxygen and releases carbon dioxide",
+            "carbon dioxide is taken in",
+            False,
+        ),
+        (
+            "The plant takes in carbon dioxide and releases oxygen",
+            "carbon dioxide is taken in",
+            True,
+        ),
+        # "which" refers to a statement, not its subject
+        ("Tuples are mutable, which is why a list can be a key", "lists are mutable", False),
+        # two typos in a long word that is no word of its own; never in a real word
+        ("clorophyl absorbs light", "chlorophyll absorbs light", True),
+        ("the conversation of energy", "conservation of energy", False),
+    ],
+)
+def test_statements_their_subjects_and_their_negations(
+    answer: str, point: str, covered: bool
+) -> None:
+    """Negative key points, second verbs, references back and misspellings, as read."""
+    assert covers(answer, KeyPoint(text=point)) is covered

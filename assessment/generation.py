@@ -247,7 +247,10 @@ def _key_term(sentence: str, terms: Sequence[str]) -> str | None:
     candidates = [
         (word[0].isupper() and position > 0, -zipf(word.casefold()), len(word), word)
         for position, word in enumerate(words)
-        if len(word) >= 7 and content_words(word) and zipf(word.casefold()) < GENERIC_ZIPF
+        if len(word) >= 7
+        and content_words(word)
+        and zipf(word.casefold()) < GENERIC_ZIPF
+        and not word.endswith("ly")  # an adverb ("differently") is never the term
     ]
     return max(candidates)[3] if candidates else None
 

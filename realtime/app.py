@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator
 
 from sqlalchemy import text
@@ -15,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from assessment.answers.lexicon import warm
 from persistence.store import open_store
 from realtime.cluster import open_cluster
 from realtime.cluster.broker import InProcessBroker
@@ -66,6 +68,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await hub.start()
                 app.state.hub = hub
                 tune_garbage_collector()
+                # In a thread of its own, so the first student's typo check does not stall
+                # every socket while wordfreq reads its list; nothing waits on it.
+                threading.Thread(target=warm, name="wordfreq", daemon=True).start()
                 try:
                     yield
                 finally:

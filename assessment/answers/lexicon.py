@@ -17,7 +17,7 @@ import wordfreq
 
 from assessment.answers.text import fold_accents, normalize, words
 
-__all__ = ["Lexicon", "zipf"]
+__all__ = ["Lexicon", "warm", "zipf"]
 
 # Zipf frequencies (log10 of occurrences per billion words). Below RARE a word is noise
 # in the list; a word within GAP of the answer's frequency is a word in its own right
@@ -56,6 +56,11 @@ class Lexicon:
             return True
         frequency = zipf(typed)
         return frequency >= RARE and frequency > zipf(beside) - GAP
+
+
+def warm() -> None:
+    """Load the frequency list now (about 0.2 s): the first typo check need not wait."""
+    zipf("the")
 
 
 @functools.lru_cache(maxsize=4096)

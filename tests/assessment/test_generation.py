@@ -122,3 +122,18 @@ def test_approved_items_skip_ids_already_taken() -> None:
     mine: dict[str, Any] = {"id": "i1", "text": "c ___", "answers": ["d"]}
     contents = [Content([same]), Content([same, mine])]
     assert approved_items(contents, "fill_blank", taken={"i1"}) == [same]  # type: ignore[arg-type]
+
+
+def test_answers_keep_no_leading_article_and_blanks_are_terms() -> None:
+    """ "The nucleus is ..." asks for "nucleus"; an everyday word is never the blank."""
+    source = (
+        "The nucleus is the part of the cell that holds its genetic material. "
+        "**The ribosome** builds proteins from different amino acids. "
+        "Different materials conduct electricity differently."
+    )
+    assert [c["back"] for c in builtin_cards(source)] == ["nucleus"]
+    assert [(item["text"], item["answers"]) for item in builtin_cloze(source)] == [
+        ("The ___ is the part of the cell that holds its genetic material.", ["nucleus"]),
+        ("The ___ builds proteins from different amino acids.", ["ribosome"]),
+        ("Different materials conduct ___ differently.", ["electricity"]),
+    ]

@@ -201,3 +201,28 @@ async def test_a_failed_llm_reply_raises_reply_failed_after_its_text(llm: FakeLL
             received.append(chunk)
     await client.aclose()
     assert "".join(received) == "Let's think"
+
+
+async def test_llm_grading_never_credits_a_denied_key_point(llm: FakeLLM) -> None:
+    """The LLM says both key points are covered; the answer denies one: it is not."""
+    llm.will(Script(json='{"covered": [0, 1]}'))
+    client = _client(llm)
+    opening = Turn(role="assistant", content="Hi", metadata={"plan": ["o1"]})
+    answer = "It produces glucose, but it does not use light energy."
+    evaluation = await _tutor(llm, client).evaluate([opening], answer)
+    await client.aclose()
+    assert (evaluation.verdict, evaluation.covered, evaluation.graded_by) == (
+        "partial",
+        (0,),
+        "llm",
+    )
+
+
+async def test_the_llm_tutor_never_states_a_key_point_being_asked(llm: FakeLLM) -> None:
+    """A key point of the question the LLM is asking is withheld before it is sent."""
+    llm.will(Script(chunks=["Hint: a plant ", "Produces ", "glucose. What else?"]))
+    client = _client(llm)
+    reply = _tutor(llm, client).reply([])
+    text = "".join([chunk async for chunk in reply.chunks])
+    await client.aclose()
+    assert text == "Hint: a plant …. What else?"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from assessment.answers.check import AnswerCheck, check_answer
@@ -39,17 +40,26 @@ def grade(session: Session, answer: str) -> Evaluation:
 
 def check_short(item: FillBlankItem | Flashcard, answer: str, lexicon: Lexicon) -> AnswerCheck:
     """Check a blank's or a card's answer, with the assessment's words and the blank's unit."""
-    question = item.text if isinstance(item, FillBlankItem) else item.front
+    formula, units, context = _reading(item)
     return check_answer(
         answer,
         item.answers,
         item.reject,
         case_sensitive=item.case_sensitive,
-        formula=isinstance(item, FillBlankItem) and in_formula(item.text),
-        units=blank_units(question),
-        context=question_words(question, item.answers, item.reject),
+        formula=formula,
+        units=units,
+        context=context,
         lexicon=lexicon,
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _reading(item: FillBlankItem | Flashcard) -> tuple[bool, frozenset[str], frozenset[str]]:
+    """What the item's question says about its answers (worked out once per item): the
+    blank is in a formula, the units beside it, the words a student may repeat."""
+    question = item.text if isinstance(item, FillBlankItem) else item.front
+    formula = isinstance(item, FillBlankItem) and in_formula(item.text)
+    return formula, blank_units(question), question_words(question, item.answers, item.reject)
 
 
 def question_words(question: str, *answers: Sequence[str]) -> frozenset[str]:

@@ -32,6 +32,7 @@ rules where they decide (:func:`denied`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -40,7 +41,7 @@ from collections.abc import Set as AbstractSet
 from rapidfuzz.distance import DamerauLevenshtein
 
 from assessment.answers.lexicon import RARE, zipf
-from assessment.answers.text import NEGATIONS, normalize, words
+from assessment.answers.text import CACHED_LENGTH, NEGATIONS, normalize, words
 from assessment.spec import KeyPoint
 
 __all__ = ["Clause", "clauses", "content_words", "covered_points", "covers", "denied"]
@@ -52,6 +53,7 @@ _FUNCTION_WORDS = frozenset(
     " will would should may might must has have had also very".split()
 )
 _FUZZY_MIN_LENGTH = 5
+_CACHED_WORD = 40
 _TWO_TYPOS_LENGTH = 8
 # Words an answer may use for a key point's word, as a teacher reads them: each group
 # counts as one word ("makes glucose" states "glucose is produced"). Kept to general
@@ -92,12 +94,22 @@ _ENDINGS = ("ing", "ed", "en", "es", "s", "e")
 
 def content_words(text: str) -> list[str]:
     """The words of ``text`` that carry meaning, normalised and stemmed."""
-    found = words(normalize(text))
-    return [
+    if len(text) <= CACHED_LENGTH:  # a key point's, read at every answer to it
+        return list(_content_words(text))
+    return list(_read_content_words(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _content_words(text: str) -> tuple[str, ...]:
+    return _read_content_words(text)
+
+
+def _read_content_words(text: str) -> tuple[str, ...]:
+    return tuple(
         _stem(word)
-        for word in found
+        for word in words(normalize(text))
         if word not in _FUNCTION_WORDS and word not in NEGATIONS and not word.endswith("n't")
-    ]
+    )
 
 
 _CLAUSE_BREAK = re.compile(
@@ -236,6 +248,15 @@ def _said(word: str, said: set[str]) -> bool:
 
 def _stem(word: str) -> str:
     """The word without its ending, as the first word of its synonym group."""
+    return _stemmed(word) if len(word) <= _CACHED_WORD else _stem_of(word)
+
+
+@functools.lru_cache(maxsize=16384)  # short words only: a megabyte at most
+def _stemmed(word: str) -> str:
+    return _stem_of(word)
+
+
+def _stem_of(word: str) -> str:
     stripped = _strip_ending(word)
     return _CANONICAL.get(word) or _CANONICAL.get(stripped) or stripped
 

@@ -1,7 +1,7 @@
 """The grader against a teacher's labels: accuracy, false accepts and false refusals.
 
 Usage: ``python bench/grading_bench.py [--set bench/grading/set] [--held-out-only]
-[--errors] [--json FILE]``
+[--errors] [--speed] [--json FILE]``
 
 Each file of the set is one assessment (its ``ai_config`` as an instructor writes it)
 and its labelled cases: a student's answer to one item, the teacher's verdict
@@ -14,7 +14,8 @@ answer the teacher refused and the grader accepted. A chat case is right when th
 points found are exactly the teacher's; it is a false accept when the grader credits a
 key point the teacher did not, a false refusal when it misses one. Figures are given
 per type and per category, for the whole set and for its held-out files (set aside
-while the rules were tuned).
+while the rules were tuned). ``--speed`` adds the grader's time per answer, by type
+(the best of five passes over the set, after a warm-up pass).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import argparse
 import collections
 import json
 import sys
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -37,8 +39,8 @@ from assessment.spec import AssessmentSpec  # noqa: E402
 SET = ROOT / "bench" / "grading" / "set"
 
 
-def graded(path: Path) -> Iterable[dict[str, Any]]:
-    """Each case of one file with the grader's outcome."""
+def load(path: Path) -> tuple[dict[str, Any], AssessmentSpec, Catalog]:
+    """One file of the set: its data, and its assessment as the product reads it."""
     data = json.loads(path.read_text())
     spec = AssessmentSpec.from_config(
         assessment_type=data["assessment_type"],
@@ -46,7 +48,12 @@ def graded(path: Path) -> Iterable[dict[str, Any]]:
         mastery_threshold=0,
         ai_config=data["ai_config"],
     )
-    catalog = Catalog.of(spec)
+    return data, spec, Catalog.of(spec)
+
+
+def graded(path: Path) -> Iterable[dict[str, Any]]:
+    """Each case of one file with the grader's outcome."""
+    data, spec, catalog = load(path)
     for case in data["cases"]:
         (verdict,) = preview(spec, case["item"], [case["answer"]], catalog=catalog)
         if "covers" in case:
@@ -71,6 +78,25 @@ def graded(path: Path) -> Iterable[dict[str, Any]]:
             "false_accept": false_accept,
             "false_refusal": false_refusal,
         }
+
+
+def speed(paths: list[Path]) -> dict[str, float]:
+    """Microseconds per graded answer, by type: the grader alone, its inputs prepared."""
+    work: dict[str, list[tuple[Any, Any, str, str]]] = collections.defaultdict(list)
+    for path in paths:
+        data, spec, catalog = load(path)
+        for case in data["cases"]:
+            work[data["assessment_type"]].append((spec, catalog, case["item"], case["answer"]))
+    timings: dict[str, float] = {}
+    for kind, cases in sorted(work.items()):
+        best = float("inf")
+        for _ in range(6):  # the first pass warms the caches, as a running server's are
+            started = time.perf_counter()
+            for spec, catalog, item, answer in cases:
+                preview(spec, item, [answer], catalog=catalog)
+            best = min(best, time.perf_counter() - started)
+        timings[kind] = round(1e6 * best / len(cases), 1)
+    return timings
 
 
 def tally(cases: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
@@ -110,9 +136,11 @@ def main() -> None:
     parser.add_argument("--set", type=Path, default=SET)
     parser.add_argument("--held-out-only", action="store_true")
     parser.add_argument("--errors", action="store_true", help="list every wrong verdict")
+    parser.add_argument("--speed", action="store_true", help="time per answer, by type")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    cases = [c for path in sorted(args.set.glob("*.json")) for c in graded(path)]
+    paths = sorted(args.set.glob("*.json"))
+    cases = [c for path in paths for c in graded(path)]
     held_out = [c for c in cases if c["held_out"]]
     if args.held_out_only:
         cases = held_out
@@ -122,6 +150,11 @@ def main() -> None:
     if not args.held_out_only and held_out:
         print()
         print(table("held-out files, by type", tally(held_out, "type")))
+    if args.speed:
+        print()
+        print("| type | µs per answer |\n|---|---|")
+        for kind, micros in speed(paths).items():
+            print(f"| {kind} | {micros} |")
     if args.errors:
         print()
         for case in cases:

@@ -133,12 +133,18 @@ def check_answer(
     for answer in answers:
         if same := _same(candidates, answer, sensitive, units, near):
             return AnswerCheck(correct=True, rule=same, matched=answer)
+    if all(parse_number(answer) is not None for answer in answers):
+        return _refused(near)  # no slip is ever forgiven in a number
     for answer in answers:
         if any(_same_but_accents(c, answer, sensitive) for c in candidates):
             return AnswerCheck(correct=True, rule="accent", matched=answer, typo=True)
     for answer in answers:
         if any(_one_typo(c, answer, sensitive, lexicon, near) for c in candidates):
             return AnswerCheck(correct=True, rule="typo", matched=answer, typo=True)
+    return _refused(near)
+
+
+def _refused(near: set[Rule]) -> AnswerCheck:
     rule: Rule = next((r for r in _NEAR_MISSES if r in near), "no_match")
     return AnswerCheck(correct=False, rule=rule)
 

@@ -11,6 +11,7 @@ numerals (``II``) compare without case.
 
 from __future__ import annotations
 
+import functools
 import re
 
 __all__ = ["OPERATORS", "in_formula", "is_case_sensitive", "is_formula", "squeeze_operators"]
@@ -49,6 +50,7 @@ def is_formula(token: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=4096)  # asked of an item's answers at every check
 def is_case_sensitive(answer: str, *, symbols: bool = False) -> bool:
     """Whether ``answer`` must be typed in its own case (see the module's docstring).
 

@@ -63,7 +63,15 @@ def warm() -> None:
     zipf("the")
 
 
-@functools.lru_cache(maxsize=4096)
 def zipf(word: str) -> float:
     """How common ``word`` is in English: log10 of its uses per billion words (0: never)."""
+    return _zipf(word) if len(word) <= LONGEST_WORD else 0.0
+
+
+# No English word is longer; a longer "word" a student types is never looked up or kept.
+LONGEST_WORD = 45
+
+
+@functools.lru_cache(maxsize=4096)
+def _zipf(word: str) -> float:
     return float(wordfreq.zipf_frequency(word, "en"))

@@ -9,11 +9,12 @@ fraction (``3/4``); scientific notation (``1e3``, ``6.02e23``, ``6.02 x 10^23``,
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
-from assessment.answers.text import superscripts_to_carets
+from assessment.answers.text import CACHED_LENGTH, superscripts_to_carets
 
 __all__ = ["MAX_EXPONENT", "parse_number"]
 
@@ -24,6 +25,7 @@ _DECIMAL = r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?: \d{3})+|\d+|(?=\.\d))(?:\.\d+
 _PLAIN = re.compile(_DECIMAL)
 _E_NOTATION = re.compile(rf"({_DECIMAL})e([+-]?\d+)")
 _TIMES_TEN = re.compile(rf"(?:({_DECIMAL}) ?(?:x|\*|×|·) ?)?10 ?(?:\^|\*\*) ?([+-]?\d+)")
+_SPACED_SIGN = re.compile(r"^([+-]) (?=[\d.])")
 _FRACTION = re.compile(r"([+-]?\d+) ?/ ?(\d+)")
 
 _UNITS = {
@@ -42,6 +44,17 @@ _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 
 def parse_number(text: str) -> Decimal | None:
     """The value of an answer that is a number, or None."""
+    if len(text) <= CACHED_LENGTH:
+        return _parsed(text)
+    return _parse(text)
+
+
+@functools.lru_cache(maxsize=4096)  # an item's answers are read at every check
+def _parsed(text: str) -> Decimal | None:
+    return _parse(text)
+
+
+def _parse(text: str) -> Decimal | None:
     candidate = _number_form(text)
     if not candidate or not any(c.isdigit() for c in candidate):
         return _number_words(candidate)
@@ -63,7 +76,7 @@ def _number_form(text: str) -> str:
     or decimal point kept (``normalize`` trims them as punctuation)."""
     nfkc = unicodedata.normalize("NFKC", superscripts_to_carets(text)).casefold()
     folded = " ".join(nfkc.replace("\u2212", "-").split())
-    folded = re.sub(r"^([+-]) (?=[\d.])", r"\1", folded)  # "- 12": a sign set apart
+    folded = _SPACED_SIGN.sub(r"\1", folded)  # "- 12": a sign set apart
     return folded.rstrip(".!?").strip()
 
 

@@ -6,6 +6,7 @@ Every rule of answer checking compares these forms, never the raw text, so that
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -24,6 +25,8 @@ NEGATIONS = frozenset(
     " isnt arent wasnt werent dont doesnt didnt wont cant".split()
 )
 
+# Texts up to this long have their normal form remembered (4,096 of them, a few MB).
+CACHED_LENGTH = 200
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻", "0123456789+-")
 _SUPERSCRIPT_RUN = re.compile(r"[⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻]+")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
@@ -40,6 +43,18 @@ def normalize(text: str, *, fold_case: bool = True) -> str:
     Args:
         fold_case: False keeps the case, for answers where it carries meaning (``CO``).
     """
+    # One check normalises the same short texts a dozen times; long ones are not kept.
+    if len(text) <= CACHED_LENGTH:
+        return _normalized(text, fold_case)
+    return _normalize(text, fold_case)
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalized(text: str, fold_case: bool) -> str:
+    return _normalize(text, fold_case)
+
+
+def _normalize(text: str, fold_case: bool) -> str:
     nfkc = unicodedata.normalize("NFKC", superscripts_to_carets(text))
     folded = " ".join((nfkc.casefold() if fold_case else nfkc).split())
     start, end = 0, len(folded)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 import pytest
 
@@ -151,15 +152,21 @@ def _tutor(llm: FakeLLM, client: ChatClient) -> Tutor:
     return Tutor(spec, llm=client)
 
 
-async def test_the_llm_tutor_speaks_through_the_llm_socratically(llm: FakeLLM) -> None:
-    """The opening streams from the LLM, prompted as a Socratic tutor with the question."""
-    llm.will(Script(chunks=["Hi! ", "What does ", "photosynthesis make?"]))
+async def _opening(llm: FakeLLM, *chunks: str) -> tuple[str, dict[str, Any]]:
+    """The LLM tutor's opening as streamed from ``chunks``: its text and metadata."""
+    llm.will(Script(chunks=list(chunks)))
     client = _client(llm)
     reply = _tutor(llm, client).reply([])
     text = "".join([chunk async for chunk in reply.chunks])
     await client.aclose()
+    return text, reply.metadata
+
+
+async def test_the_llm_tutor_speaks_through_the_llm_socratically(llm: FakeLLM) -> None:
+    """The opening streams from the LLM, prompted as a Socratic tutor with the question."""
+    text, metadata = await _opening(llm, "Hi! ", "What does ", "photosynthesis make?")
     assert text == "Hi! What does photosynthesis make?"
-    assert reply.metadata["plan"] == ["o1"] and reply.metadata["asks"] == "o1"
+    assert metadata["plan"] == ["o1"] and metadata["asks"] == "o1"
     messages = llm.requests[0]["messages"]
     assert (
         "Socratic" in messages[0]["content"] and "never state an answer" in messages[0]["content"]
@@ -220,9 +227,5 @@ async def test_llm_grading_never_credits_a_denied_key_point(llm: FakeLLM) -> Non
 
 async def test_the_llm_tutor_never_states_a_key_point_being_asked(llm: FakeLLM) -> None:
     """A key point of the question the LLM is asking is withheld before it is sent."""
-    llm.will(Script(chunks=["Hint: a plant ", "Produces ", "glucose. What else?"]))
-    client = _client(llm)
-    reply = _tutor(llm, client).reply([])
-    text = "".join([chunk async for chunk in reply.chunks])
-    await client.aclose()
+    text, _ = await _opening(llm, "Hint: a plant ", "Produces ", "glucose. What else?")
     assert text == "Hint: a plant …. What else?"

@@ -36,9 +36,12 @@ from assessment.answers.sentences import core, negated, without_article, without
 from assessment.answers.text import fold_accents, normalize
 from assessment.answers.units import same_unit, split_unit
 
-__all__ = ["RULES", "AnswerCheck", "Rule", "check_answer"]
+__all__ = ["MAX_ANSWER_CHARS", "RULES", "AnswerCheck", "Rule", "check_answer"]
 
 TYPO_MIN_LENGTH = 5
+# A blank's or a card's answer is a word or a short sentence; a page of text is not one,
+# and reading it rule by rule would hold the event loop for milliseconds.
+MAX_ANSWER_CHARS = 300
 
 Rule = Literal[
     "exact",
@@ -117,6 +120,8 @@ def check_answer(
     """
     answers = list(accepted)
     lexicon = lexicon or _ENGLISH
+    if len(given) > MAX_ANSWER_CHARS:
+        return AnswerCheck(correct=False, rule="no_match")
     typed = normalize(given, fold_case=False)
     if not any(c.isalnum() for c in typed):
         return AnswerCheck(correct=False, rule="empty")

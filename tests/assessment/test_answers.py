@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from assessment.answers.check import check_answer
+from assessment.answers.check import MAX_ANSWER_CHARS, check_answer
 from assessment.answers.lexicon import Lexicon
 from assessment.answers.numbers import parse_number
 from assessment.answers.text import normalize
@@ -208,6 +208,12 @@ def test_the_assessments_own_words_are_not_typos() -> None:
     lexicon = Lexicon(["Which ore is it: ___?", "zorbite"])
     assert check_answer("zorbite", ["zorbide"]).correct  # English does not know either
     assert not check_answer("zorbite", ["zorbide"], lexicon=lexicon).correct
+
+
+def test_a_page_of_text_is_no_answer_to_a_blank() -> None:
+    """Over MAX_ANSWER_CHARS, even holding the answer, it is refused at once."""
+    assert not check_answer("Paris " * (MAX_ANSWER_CHARS // 6 + 1), ["Paris"]).correct
+    assert check_answer("I think it's Paris", ["Paris"]).correct
 
 
 def test_instructors_choice_of_case_wins() -> None:

@@ -78,7 +78,10 @@ class LiveReply:
         error = pump.exception()
         if error is None:
             return "complete"
-        if not isinstance(error, ReplyFailed):
+        if isinstance(error, ReplyFailed):
+            # The LLM's fault, not ours: no traceback, but the operator sees each one.
+            logger.warning("reply %s failed: %s", self.message_id, error)
+        else:
             logger.error("reply %s failed", self.message_id, exc_info=error)
         return "error"
 

@@ -3,6 +3,8 @@ student never saw; the question is asked again, and the failure is counted."""
 
 from __future__ import annotations
 
+import pytest
+
 from assessment.phrasing import BROKE_OFF
 from persistence.store import open_store
 from tests.assessment.fake_llm import FakeLLM, Script
@@ -17,10 +19,12 @@ from tests.realtime.harness import (
 )
 
 
-async def test_the_turn_after_a_failed_reply_is_not_graded(run: Running, llm: FakeLLM) -> None:
+async def test_the_turn_after_a_failed_reply_is_not_graded(
+    run: Running, llm: FakeLLM, caplog: pytest.LogCaptureFixture
+) -> None:
     """The opening fails (503): the student's next turn gets no grade and no progress; the
-    reply asks the question again in the built-in phrasing; /metrics counts the failure;
-    the turn after that is graded as usual."""
+    reply asks the question again in the built-in phrasing; the failure is logged and
+    /metrics counts it; the turn after that is graded as usual."""
     llm.will(Script(status=503))
     assessment = await create_assessment(run, "chat", "mastery", chat_config())
     conversation = await open_conversation(run, assessment)
@@ -49,3 +53,5 @@ async def test_the_turn_after_a_failed_reply_is_not_graded(run: Running, llm: Fa
     assert (second.metadata or {})["evaluation"]["verdict"] == "correct"
     metrics = (await api(run, "GET", "/metrics", None)).text
     assert "tutorchat_reply_failures_total 1.0" in metrics
+    (logged,) = [r for r in caplog.records if "failed:" in r.getMessage()]
+    assert logged.levelname == "WARNING" and "503" in logged.getMessage()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 
 from assessment.answers.check import AnswerCheck, check_answer
@@ -40,26 +41,35 @@ def grade(session: Session, answer: str) -> Evaluation:
 
 def check_short(item: FillBlankItem | Flashcard, answer: str, lexicon: Lexicon) -> AnswerCheck:
     """Check a blank's or a card's answer, with the assessment's words and the blank's unit."""
-    formula, units, context = _reading(item)
+    formula, left_side, units, context = _reading(item)
     return check_answer(
         answer,
         item.answers,
         item.reject,
         case_sensitive=item.case_sensitive,
         formula=formula,
+        left_side=left_side,
         units=units,
         context=context,
         lexicon=lexicon,
     )
 
 
+_LEFT_SIDE = re.compile(r"([^\s=:]+)\s*=\s*___")
+
+
 @functools.lru_cache(maxsize=4096)
-def _reading(item: FillBlankItem | Flashcard) -> tuple[bool, frozenset[str], frozenset[str]]:
+def _reading(
+    item: FillBlankItem | Flashcard,
+) -> tuple[bool, str | None, frozenset[str], frozenset[str]]:
     """What the item's question says about its answers (worked out once per item): the
-    blank is in a formula, the units beside it, the words a student may repeat."""
+    blank is in a formula, and the left side of its equation, the units beside it, the
+    words a student may repeat."""
     question = item.text if isinstance(item, FillBlankItem) else item.front
     formula = isinstance(item, FillBlankItem) and in_formula(item.text)
-    return formula, blank_units(question), question_words(question, item.answers, item.reject)
+    left = _LEFT_SIDE.search(question) if formula else None
+    context = question_words(question, item.answers, item.reject)
+    return formula, None if left is None else left.group(1), blank_units(question), context
 
 
 def question_words(question: str, *answers: Sequence[str]) -> frozenset[str]:

@@ -102,6 +102,7 @@ def check_answer(
     *,
     case_sensitive: bool | None = None,
     formula: bool = False,
+    left_side: str | None = None,
     units: frozenset[str] = frozenset(),
     context: frozenset[str] = frozenset(),
     lexicon: Lexicon | None = None,
@@ -114,6 +115,8 @@ def check_answer(
         reject: answers that are wrong even though they look close to a right one.
         case_sensitive: the instructor's choice; None detects it per answer.
         formula: the blank is part of a formula ("F = ___"): case and symbols count.
+        left_side: the left side of the blank's equation ("V" in "V = ___"), so that the
+            law solved for another variable ("I = V/R") is the same answer.
         units: the units the item shows next to its blank (``units.blank_units``).
         context: words of the question a student may repeat around the answer.
         lexicon: the assessment's words, for telling a typo from another word.
@@ -129,7 +132,9 @@ def check_answer(
     candidates = (typed, said) if said != typed else (typed,)
     if case_sensitive is None and (formula or lexicon.symbols):
         case_sensitive = formula or None
-    sensitive = _Sensitivity(case_sensitive, symbols=lexicon.symbols, formula=formula)
+    sensitive = _Sensitivity(
+        case_sensitive, symbols=lexicon.symbols, formula=formula, left_side=left_side
+    )
     if any(_same_text(c, r, sensitive) for r in reject for c in candidates):
         return AnswerCheck(correct=False, rule="rejected")
     if any(negated(without_hedges(typed).casefold(), normalize(a)) for a in answers[:1]):
@@ -164,6 +169,7 @@ class _Sensitivity:
     chosen: bool | None
     symbols: bool = False
     formula: bool = False
+    left_side: str | None = None
 
     def __call__(self, answer: str) -> bool:
         if self.chosen is not None:
@@ -194,9 +200,12 @@ def _same(
         if _same_text(candidate, answer, _Sensitivity(False)):
             near.add("case")
     if sensitive.formula or any(c in OPERATORS for c in answer):
-        typed = normalize(candidates[-1], fold_case=False)
-        if same_formula(typed, normalize(answer, fold_case=False)):
-            return "formula"
+        target = normalize(answer, fold_case=False)
+        # As typed first: filler words ("I think") are also variables ("I = V/R").
+        for candidate in candidates:
+            typed = normalize(candidate, fold_case=False)
+            if same_formula(typed, target, left=sensitive.left_side):
+                return "formula"
     return None
 
 

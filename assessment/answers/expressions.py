@@ -33,17 +33,58 @@ class _Unreadable(Exception):
     """Not an expression this module reads."""
 
 
-def same_formula(given: str, answer: str) -> bool:
+def same_formula(given: str, answer: str, *, left: str | None = None) -> bool:
     """Whether ``given`` and ``answer`` are the same formula (see the module).
 
-    Equations compare side by side (``f = ma`` is not ``F = ma``); a student may write
-    the left side of a blank's equation before its answer (``E = mc^2`` for ``mc^2``)."""
+    Args:
+        left: the left side the question writes before the blank (``V`` in
+            ``V = ___``). A student may then answer with a whole equation: ``V = IR``,
+            or the same law solved for another variable, ``I = V/R``.
+
+    Equations compare side by side (``f = ma`` is not ``F = ma``).
+    """
     given_sides, answer_sides = given.split("="), answer.split("=")
-    if len(given_sides) == len(answer_sides) + 1:
-        given_sides = given_sides[1:]
-    if len(given_sides) != len(answer_sides) or len(answer_sides) > 2:
+    if len(given_sides) > 2 or len(answer_sides) > 2:
         return False
-    return all(_same_expression(g, a) for g, a in zip(given_sides, answer_sides, strict=True))
+    if len(given_sides) == len(answer_sides):
+        pairs = zip(given_sides, answer_sides, strict=True)
+        if all(_same_expression(g, a) for g, a in pairs):
+            return True
+        # "I = V/R" for "V = IR": the same law, solved for another variable.
+        return len(answer_sides) == 2 and _same_equation(
+            (given_sides[0], given_sides[1]), (answer_sides[0], answer_sides[1])
+        )
+    if len(given_sides) == 2 and len(answer_sides) == 1:
+        if left is None:
+            return _same_expression(given_sides[1], answer)  # "E = mc^2" for "mc^2"
+        return _same_equation((given_sides[0], given_sides[1]), (left, answer))
+    return False
+
+
+def _same_equation(given: tuple[str, str], expected: tuple[str, str]) -> bool:
+    """Whether ``x = ...`` (``given``, solved for one variable) holds where ``expected``
+    does: for random values of the other variables, ``x`` is worked out from ``given``,
+    and both sides of ``expected`` must then agree."""
+    try:
+        solved, formula = _parse(given[0]), _parse(given[1])
+        left, right = _parse(expected[0]), _parse(expected[1])
+    except _Unreadable:
+        return False
+    if len(solved.names) != 1 or solved.value({n: 1.0 for n in solved.names}) != 1.0:
+        return False  # the left side is not one variable alone
+    (unknown,) = solved.names
+    others = (formula.names | left.names | right.names) - {unknown}
+    generator = random.Random(expected[1])
+    for _ in range(_TRIALS):
+        values = {name: generator.uniform(1.5, 3.5) for name in others}
+        try:
+            values[unknown] = formula.value(values)
+            a, b = left.value(values), right.value(values)
+        except (ArithmeticError, ValueError, KeyError):
+            return False
+        if not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
+            return False
+    return True
 
 
 def _same_expression(given: str, answer: str) -> bool:

@@ -23,6 +23,8 @@ from assessment.answers.expressions import MAX_FORMULA_CHARS, same_formula
         ("MA", "ma", False),  # case names other quantities
         ("2πr", "πr^2", False),
         ("f = ma", "F = ma", False),
+        ("I = V/R", "V = IR", True),  # the law solved for another variable
+        ("I = VR", "V = IR", False),
         ("ma", "F = ma", False),
         ("a = b = c", "a", False),
         ("2^1000", "x", False),  # no huge powers
@@ -44,4 +46,30 @@ def test_long_input_is_not_read() -> None:
 def test_a_blank_in_a_formula_accepts_the_formula_written_another_way() -> None:
     """The check names the rule: the same formula written another way."""
     result = check_answer("½mv²", ["1/2 mv^2"], formula=True)
+    assert (result.correct, result.rule) == (True, "formula")
+
+
+@pytest.mark.parametrize(
+    ("given", "answer", "left", "same"),
+    [
+        ("I = V/R", "IR", "V", True),  # Ohm's law solved for I
+        ("R = V/I", "IR", "V", True),
+        ("V = IR", "IR", "V", True),
+        ("a = F/m", "ma", "F", True),
+        ("I = VR", "IR", "V", False),
+        ("f = ma", "ma", "F", False),  # f is not F
+        ("X = IR", "IR", "V", False),
+        ("2I = V/R", "IR", "V", False),  # solved for one variable alone, or not read
+    ],
+)
+def test_the_law_solved_for_another_variable(
+    given: str, answer: str, left: str, same: bool
+) -> None:
+    """With the blank's left side known ("V = ___"), a whole equation may answer it."""
+    assert same_formula(given, answer, left=left) is same
+
+
+def test_the_pronoun_i_is_a_variable_in_a_formula() -> None:
+    """ "I = V/R" is Ohm's law, not "I think V/R": the check reads it as typed."""
+    result = check_answer("I = V/R", ["V = IR"], case_sensitive=True)
     assert (result.correct, result.rule) == (True, "formula")

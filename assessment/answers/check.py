@@ -130,18 +130,16 @@ def check_answer(
         return AnswerCheck(correct=False, rule="empty")
     said = core(typed, context)
     candidates = (typed, said) if said != typed else (typed,)
-    if case_sensitive is None and (formula or lexicon.symbols):
-        case_sensitive = formula or None
-    sensitive = _Sensitivity(
-        case_sensitive, symbols=lexicon.symbols, formula=formula, left_side=left_side
-    )
+    if case_sensitive is None and formula:
+        case_sensitive = True
+    sensitive = _Sensitivity(case_sensitive, symbols=lexicon.symbols, formula=formula)
     if any(_same_text(c, r, sensitive) for r in reject for c in candidates):
         return AnswerCheck(correct=False, rule="rejected")
-    if any(negated(without_hedges(typed).casefold(), normalize(a)) for a in answers[:1]):
+    if answers and negated(without_hedges(typed).casefold(), normalize(answers[0])):
         return AnswerCheck(correct=False, rule="negated")
     near: set[Rule] = set()
     for answer in answers:
-        if same := _same(candidates, answer, sensitive, units, near):
+        if same := _same(candidates, answer, sensitive, units, left_side, near):
             return AnswerCheck(correct=True, rule=same, matched=answer)
     if all(parse_number(answer) is not None for answer in answers):
         return _refused(near)  # no slip is ever forgiven in a number
@@ -169,12 +167,15 @@ class _Sensitivity:
     chosen: bool | None
     symbols: bool = False
     formula: bool = False
-    left_side: str | None = None
 
     def __call__(self, answer: str) -> bool:
         if self.chosen is not None:
             return self.chosen
         return is_case_sensitive(answer, symbols=self.symbols)
+
+    def reads_as_formula(self, answer: str) -> bool:
+        """The blank is in a formula, or the answer holds an operator."""
+        return self.formula or any(c in OPERATORS for c in answer)
 
 
 def _same(
@@ -182,6 +183,7 @@ def _same(
     answer: str,
     sensitive: _Sensitivity,
     units: frozenset[str],
+    left_side: str | None,
     near: set[Rule],
 ) -> Rule | None:
     expected, answer_unit = _number(answer)
@@ -199,12 +201,12 @@ def _same(
             return "exact" if index == 0 else "in_sentence"
         if _same_text(candidate, answer, _Sensitivity(False)):
             near.add("case")
-    if sensitive.formula or any(c in OPERATORS for c in answer):
+    if sensitive.reads_as_formula(answer):
         target = normalize(answer, fold_case=False)
         # As typed first: filler words ("I think") are also variables ("I = V/R").
         for candidate in candidates:
             typed = normalize(candidate, fold_case=False)
-            if same_formula(typed, target, left=sensitive.left_side):
+            if same_formula(typed, target, left=left_side):
                 return "formula"
     return None
 
@@ -220,7 +222,7 @@ def _number(text: str) -> tuple[Decimal | None, str | None]:
 def _form(text: str, answer: str, sensitive: _Sensitivity) -> str:
     """``text`` in the form it is compared with ``answer`` in."""
     form = normalize(text, fold_case=not sensitive(answer))
-    if sensitive.formula or any(c in OPERATORS for c in answer):
+    if sensitive.reads_as_formula(answer):
         form = squeeze_operators(form)
     return without_article(form)
 

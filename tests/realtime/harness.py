@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import socket
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from typing import Any, Protocol
 
 import httpx
@@ -55,13 +56,21 @@ class Running:
     def ws_base(self) -> str:
         return self.base_url.replace("http://", "ws://")
 
-    def token(self, user: str, course: str = "course-1", *roles: str, platform: str = "lms") -> str:
+    def token(
+        self,
+        user: str,
+        course: str = "course-1",
+        *roles: str,
+        platform: str = "lms",
+        ttl: timedelta = timedelta(hours=8),
+    ) -> str:
         return mint(
             self.settings.signing_secret,
             user_id=user,
             course_id=course,
             platform_id=platform,
             roles=roles or ("Learner",),
+            ttl=ttl,
         )
 
     async def stop(self) -> None:

@@ -10,7 +10,6 @@ import jwt
 import pytest
 import websockets
 
-from realtime.auth import mint
 from realtime.settings import Settings
 from tests.realtime.harness import (
     Client,
@@ -216,14 +215,8 @@ async def test_the_servers_own_origin_is_allowed(strict: Running) -> None:
 async def test_a_socket_is_closed_4401_when_its_token_expires(run: Running) -> None:
     """A socket's authority ends with its token: the server closes it at exp."""
     conversation = await _conversation(run)
-    token = mint(
-        run.settings.signing_secret,
-        user_id="student-1",
-        course_id="course-1",
-        platform_id="lms",
-        # Long enough to be welcomed first on a loaded machine; the close comes at exp.
-        ttl=timedelta(seconds=3),
-    )
+    # Long enough to be welcomed first on a loaded machine; the close comes at exp.
+    token = run.token("student-1", ttl=timedelta(seconds=3))
     client = await Client.connect(run, conversation, token)
     await client.until(of_type("welcome"))
     assert await client.closed() == 4401

@@ -9,7 +9,6 @@ from typing import Any
 
 from playwright.async_api import BrowserContext, Page, expect
 
-from realtime.auth import mint
 from realtime.settings import Settings
 from tests.assessment.fake_llm import FakeLLM, Script
 from tests.limits import TIMEOUT
@@ -232,13 +231,7 @@ async def test_an_expired_token_is_renewed_from_the_page_and_nothing_is_lost(
         {"items": [{"id": "i1", "text": "2 + 2 = ___", "answers": ["4"]}, _second_item()]},
     )
     conversation = await open_conversation(run, assessment)
-    short = mint(
-        run.settings.signing_secret,
-        user_id="student-1",
-        course_id="course-1",
-        platform_id="lms",
-        ttl=timedelta(seconds=2),
-    )
+    short = run.token("student-1", ttl=timedelta(seconds=2))
     site, origin = course
     path = site.embed("renewed", conversation, short, fresh=run.token("student-1"))
     await page.goto(origin + path)

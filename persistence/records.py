@@ -20,10 +20,14 @@ __all__ = [
     "ConversationId",
     "GeneratedContent",
     "JsonObject",
+    "LaunchState",
+    "LtiPlatform",
     "Message",
     "MessageId",
+    "ResourceLink",
     "StudentProgress",
     "Tenant",
+    "ToolKey",
     "from_row",
 ]
 
@@ -127,6 +131,58 @@ class AnalyticsSnapshot:
     assignment_id: str | None
     snapshot_data: JsonObject
     created_at: datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class LtiPlatform:
+    """An LMS registered by the operator; its ``id`` is the tenant's ``platform_id``."""
+
+    id: str
+    issuer: str
+    client_id: str
+    auth_login_url: str
+    auth_token_url: str
+    jwks_url: str
+    token_audience: str | None
+    created_at: datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ToolKey:
+    """One of the tool's RSA keys (the private key as PKCS#8 PEM)."""
+
+    kid: str
+    private_key: str
+    created_at: datetime
+    retired_at: datetime | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class LaunchState:
+    """An OIDC login in flight."""
+
+    state: str
+    platform_id: str
+    nonce: str
+    storage_target: str | None
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ResourceLink:
+    """A placement of the tool in a course, as its newest launch described it."""
+
+    platform_id: str
+    course_id: str
+    resource_link_id: str
+    deployment_id: str
+    title: str | None
+    lineitem_url: str | None
+    lineitems_url: str | None
+    ags_scopes: list[str] | None
+    memberships_url: str | None
+    updated_at: datetime
 
 
 RecordT = TypeVar("RecordT")

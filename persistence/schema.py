@@ -49,6 +49,11 @@ __all__ = [
     "conversations",
     "flashcard_states",
     "generated_content",
+    "lti_deployments",
+    "lti_launch_states",
+    "lti_platforms",
+    "lti_resource_links",
+    "lti_tool_keys",
     "metadata",
     "student_progress",
 ]
@@ -238,4 +243,88 @@ flashcard_states = Table(
     Column("due", DateTime(timezone=True), nullable=False),
     _timestamp("updated_at", nullable=False),
     UniqueConstraint("user_id", "assessment_config_id", "card_id"),
+)
+
+# LTI 1.3: the platforms (LMSs) an operator registered, each with its deployments. A
+# platform's id is the tenant's ``platform_id`` of every launch from it; one issuer may
+# register several times (Canvas Cloud is one issuer for every school), by client id.
+lti_platforms = Table(
+    "lti_platforms",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("issuer", Text, nullable=False),
+    Column("client_id", Text, nullable=False),
+    Column("auth_login_url", Text, nullable=False),
+    Column("auth_token_url", Text, nullable=False),
+    Column("jwks_url", Text, nullable=False),
+    # The ``aud`` of the tool's client assertion when the platform wants another than its
+    # token URL (Brightspace names one); NULL: the token URL.
+    Column("token_audience", Text),
+    _timestamp("created_at", nullable=False),
+    UniqueConstraint("issuer", "client_id"),
+)
+
+lti_deployments = Table(
+    "lti_deployments",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column(
+        "platform_id",
+        Text,
+        ForeignKey("lti_platforms.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("deployment_id", Text, nullable=False),
+    _timestamp("created_at", nullable=False),
+    UniqueConstraint("platform_id", "deployment_id"),
+)
+
+# The tool's own RSA keys: the newest unretired one signs; a retired one is still
+# published until what it signed has expired.
+lti_tool_keys = Table(
+    "lti_tool_keys",
+    metadata,
+    Column("kid", Text, primary_key=True),
+    Column("private_key", Text, nullable=False),  # PEM, PKCS#8
+    _timestamp("created_at", nullable=False),
+    Column("retired_at", DateTime(timezone=True)),
+)
+
+# An OIDC login in flight: its state and nonce, used once, within minutes.
+lti_launch_states = Table(
+    "lti_launch_states",
+    metadata,
+    Column("state", Text, primary_key=True),
+    Column(
+        "platform_id",
+        Text,
+        ForeignKey("lti_platforms.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("nonce", Text, nullable=False),
+    # The platform's frame that keeps the state where cookies are blocked (LTI client-side
+    # OIDC storage), when the login named one.
+    Column("storage_target", Text),
+    _timestamp("created_at", nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+Index("idx_launch_state_expiry", lti_launch_states.c.expires_at)
+
+# What the newest launch of a resource link said of it: its course, and the platform's
+# grade (AGS) and roster (NRPS) endpoints for it.
+lti_resource_links = Table(
+    "lti_resource_links",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("platform_id", Text, nullable=False),
+    Column("course_id", Text, nullable=False),
+    Column("resource_link_id", Text, nullable=False),
+    Column("deployment_id", Text, nullable=False),
+    Column("title", Text),
+    Column("lineitem_url", Text),
+    Column("lineitems_url", Text),
+    Column("ags_scopes", Json),
+    Column("memberships_url", Text),
+    _timestamp("updated_at", nullable=False),
+    UniqueConstraint("platform_id", "resource_link_id"),
 )

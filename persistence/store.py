@@ -12,7 +12,11 @@ from persistence.content import ContentStore
 from persistence.conversations import ConversationStore, TurnWriter, turn_lane
 from persistence.database import Database
 from persistence.flashcards import FlashcardStateStore
+from persistence.launches import LaunchStateStore
+from persistence.platforms import PlatformStore
 from persistence.progress import ProgressStore
+from persistence.resource_links import ResourceLinkStore
+from persistence.tool_keys import ToolKeyStore
 from persistence.turns import apply_turns, apply_turns_on_postgres
 
 __all__ = ["Store", "open_store"]
@@ -47,6 +51,10 @@ class Store:
         self.content = ContentStore(db)
         self.analytics = AnalyticsStore(db)
         self.flashcards = FlashcardStateStore(db)
+        self.platforms = PlatformStore(db)
+        self.tool_keys = ToolKeyStore(db)
+        self.launch_states = LaunchStateStore(db)
+        self.resource_links = ResourceLinkStore(db)
 
 
 @contextlib.asynccontextmanager

@@ -23,8 +23,10 @@ from realtime.cluster.broker import InProcessBroker
 from realtime.demo import seed_demo
 from realtime.gc_tuning import tune_garbage_collector
 from realtime.hub import Hub
-from realtime.keys import check_secrets
+from realtime.keys import check_admin_key, check_secrets
 from realtime.llm_providers import load_providers
+from realtime.lti import routes as lti_routes
+from realtime.lti.service import open_lti
 from realtime.metrics import Metrics
 from realtime.settings import Settings
 from realtime.sockets.websocket import conversation_socket
@@ -45,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """
     settings = settings or Settings.from_env()
     check_secrets(settings.secrets)
+    check_admin_key(settings.admin_key)
     providers = load_providers(settings.llm_providers)
     metrics = Metrics()
 
@@ -67,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 hub = Hub(store, broker, settings, metrics, cluster, providers=providers)
                 await hub.start()
                 app.state.hub = hub
+                app.state.lti = await stack.enter_async_context(open_lti(store, settings))
                 tune_garbage_collector()
                 # In a thread of its own, so the first student's typo check does not stall
                 # every socket while wordfreq reads its list; nothing waits on it.
@@ -82,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/ws/conversations/{conversation_id}", conversation_socket),
         *api.routes,
         *preview.routes,
+        *lti_routes.routes(),
         *pages.widget_routes(),
         *(pages.demo_routes() if settings.demo else []),
     ]

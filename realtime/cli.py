@@ -1,4 +1,5 @@
-"""The ``tutorchat`` command: ``serve``, ``migrate``, ``token``, ``grade`` and ``loadtest``."""
+"""The ``tutorchat`` command: ``serve``, ``migrate``, ``token``, ``grade``, ``lti`` and
+``loadtest``."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from realtime.auth import INSTRUCTOR, LEARNER, mint
 from realtime.keys import demo_secret
 from realtime.loadtest import LoadConfig, format_report, run_loadtest, write_json
 from realtime.logs import configure_logging
+from realtime.lti.commands import add_lti_commands
 from realtime.server import Server, uvicorn_config
 from realtime.settings import ConfigError, Settings
 
@@ -74,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("answers", nargs="+", help="the sample answers")
     grade.add_argument("--json", action="store_true", help="print JSON, one verdict a line")
     grade.set_defaults(run=_grade)
+
+    add_lti_commands(commands)
 
     load = commands.add_parser("loadtest", help="simulated students against a running server")
     load.add_argument("scenario", choices=["steady", "idle", "storm", "slow"])

@@ -21,7 +21,14 @@ from sqlalchemy.engine import make_url
 
 from realtime.settings import ConfigError
 
-__all__ = ["DEMO_SECRET_FILE", "MIN_SECRET_BYTES", "UnsafeSecret", "check_secrets", "demo_secret"]
+__all__ = [
+    "DEMO_SECRET_FILE",
+    "MIN_SECRET_BYTES",
+    "UnsafeSecret",
+    "check_admin_key",
+    "check_secrets",
+    "demo_secret",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +58,21 @@ def check_secrets(keys: tuple[str, ...]) -> None:
                 f"TUTORCHAT_SECRET: secret {position} is {size} bytes; each must be at least "
                 f"{MIN_SECRET_BYTES} (for example: openssl rand -hex 32)"
             )
+
+
+def check_admin_key(key: str) -> None:
+    """Refuse an admin key (``TUTORCHAT_ADMIN_KEY``) short enough to guess; none is fine
+    (the admin API is then off).
+
+    Raises:
+        UnsafeSecret: naming the variable and what it needs.
+    """
+    size = len(key.encode())
+    if key and size < MIN_SECRET_BYTES:
+        raise UnsafeSecret(
+            f"TUTORCHAT_ADMIN_KEY is {size} bytes; it must be at least {MIN_SECRET_BYTES} "
+            "(for example: openssl rand -hex 32), or unset to turn the admin API off"
+        )
 
 
 def data_directory(database_url: str) -> Path:

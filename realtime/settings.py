@@ -51,6 +51,17 @@ class Settings:
     sweep_seconds: float = 60.0
     shutdown_grace: float = 5.0
     per_message_deflate: bool = False
+    # The server's address as browsers and platforms reach it (behind a proxy): what
+    # LTI redirect and launch URLs are made of. Empty: the address of each request.
+    public_url: str = ""
+    # The operator's key for the admin API (/api/admin/...); empty: that API is off.
+    admin_key: str = ""
+    lti_token_seconds: float = 3600.0  # the widget's token after a launch
+    lti_login_seconds: float = 600.0  # an OIDC login's state, from login to launch
+    lti_max_pending_logins: int = 100_000
+    # Origins that may frame the launch pages besides the platform's own (a Canvas
+    # school's domain, say, whose issuer is canvas.instructure.com).
+    lti_frame_ancestors: tuple[str, ...] = ()
     demo: bool = False
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from pathlib import Path
@@ -63,3 +64,59 @@ def test_grade_names_a_missing_item(tmp_path: Path, capsys: pytest.CaptureFixtur
     )
     assert main(["grade", str(config), "--item", "c9", "water"]) == 2
     assert "no item 'c9'" in capsys.readouterr().err
+
+
+async def _tutorchat(database_url: str, *args: str) -> tuple[int, str, str]:
+    child = await asyncio.create_subprocess_exec(
+        str(TUTORCHAT),
+        *args,
+        env=os.environ | {"DATABASE_URL": database_url},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(child.communicate(), TIMEOUT)
+    assert child.returncode is not None
+    return child.returncode, out.decode(), err.decode()
+
+
+async def test_lti_commands_register_list_and_rotate(database_url: str) -> None:
+    """``tutorchat lti``: a platform registered, a deployment added, the key rotated."""
+    status, out, err = await _tutorchat(
+        database_url,
+        "lti",
+        "register",
+        "--issuer", "https://moodle.example.edu",
+        "--client-id", "abc123",
+        "--deployment-id", "1",
+        "--auth-login-url", "https://moodle.example.edu/mod/lti/auth.php",
+        "--auth-token-url", "https://moodle.example.edu/mod/lti/token.php",
+        "--jwks-url", "https://moodle.example.edu/mod/lti/certs.php",
+    )  # fmt: skip
+    assert status == 0, err
+    assert json.loads(out)["platform_id"] == "moodle.example.edu"
+    status, out, err = await _tutorchat(
+        database_url, "lti", "add-deployment", "moodle.example.edu", "2"
+    )
+    assert status == 0, err
+    status, out, err = await _tutorchat(database_url, "lti", "platforms")
+    (shown,) = json.loads(out)
+    assert shown["deployment_ids"] == ["1", "2"]
+    status, out, err = await _tutorchat(database_url, "lti", "rotate-key")
+    assert status == 0 and json.loads(out)["kid"]
+
+
+async def test_lti_commands_say_what_is_wrong(database_url: str) -> None:
+    """A wrong field or an unknown platform: the reason on stderr, exit status 2."""
+    status, _, err = await _tutorchat(
+        database_url,
+        "lti",
+        "register",
+        "--issuer", "moodle",
+        "--client-id", "abc123",
+        "--auth-login-url", "https://moodle.example.edu/a",
+        "--auth-token-url", "https://moodle.example.edu/t",
+        "--jwks-url", "https://moodle.example.edu/k",
+    )  # fmt: skip
+    assert status == 2 and "issuer: must be an http(s) URL" in err
+    status, _, err = await _tutorchat(database_url, "lti", "remove", "nowhere")
+    assert status == 2 and "no platform nowhere" in err

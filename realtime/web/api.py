@@ -37,6 +37,7 @@ __all__ = [
     "endpoint",
     "id_of",
     "instructor",
+    "open_attempt",
     "routes",
 ]
 
@@ -210,6 +211,18 @@ async def open_conversation(request: Request, hub: Hub, identity: Identity) -> R
     if not identity.is_learner:
         raise ApiError(403, "learners only")
     config = await assessment_of(request, hub, identity)
+    conversation, created = await open_attempt(hub, config, identity)
+    return JSON(_conversation(conversation), status_code=201 if created else 200)
+
+
+async def open_attempt(
+    hub: Hub, config: AssessmentConfig, identity: Identity
+) -> tuple[Conversation, bool]:
+    """The learner's active conversation of ``config``, and whether it was made now.
+
+    Raises:
+        ApiError: 429, the learner has made the most attempts allowed.
+    """
     try:
         conversation, created = await hub.store.conversations.open_attempt(
             config.id,
@@ -226,7 +239,7 @@ async def open_conversation(request: Request, hub: Hub, identity: Identity) -> R
         with contextlib.suppress(TimeoutError):  # it will still come; answer anyway
             async with asyncio.timeout(OPENING_WAIT):
                 await runtime.opened.wait()
-    return JSON(_conversation(conversation), status_code=201 if created else 200)
+    return conversation, created
 
 
 # Conversations

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["DATA_HEADERS", "BodyLimit", "SecurityHeaders"]
+__all__ = ["DATA_HEADERS", "BodyLimit", "SecurityHeaders", "framed_page_policy"]
 
 # A page: its scripts, styles and sockets only from this server, never framed. An API
 # answer or a file: nothing at all (it is data, never a document to render).
@@ -20,6 +20,15 @@ PAGE_POLICY = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def framed_page_policy(ancestors: Iterable[str]) -> str:
+    """The page policy of a page an LMS frames (an LTI launch): framed only by
+    ``ancestors`` (origins), never by anyone else."""
+    allowed = " ".join(sorted(set(ancestors))) or "'none'"
+    return PAGE_POLICY.replace("frame-ancestors 'none'", f"frame-ancestors {allowed}")
+
+
 DATA_POLICY = "default-src 'none'; frame-ancestors 'none'"
 # The headers of an answer that is not a page, for answers made outside the middleware
 # (the server error handler's, a WebSocket's denial).
@@ -32,7 +41,7 @@ DATA_HEADERS = {
 
 class SecurityHeaders:
     """Adds ``X-Content-Type-Options``, ``Referrer-Policy`` and a Content Security
-    Policy to every HTTP response."""
+    Policy to every HTTP response (a response with a policy of its own keeps it)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -49,7 +58,11 @@ class SecurityHeaders:
                     name == b"content-type" and value.startswith(b"text/html")
                     for name, value in headers
                 )
-                headers += _headers(PAGE_POLICY if page else DATA_POLICY)
+                # A page that set its own policy (a framed LTI page) keeps it.
+                own = next((v for n, v in headers if n == b"content-security-policy"), None)
+                headers = [(n, v) for n, v in headers if n != b"content-security-policy"]
+                policy = PAGE_POLICY if page else DATA_POLICY
+                headers += _headers(own.decode() if own is not None else policy)
                 message = {**message, "headers": headers}
             await send(message)
 

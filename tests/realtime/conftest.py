@@ -17,6 +17,11 @@ SECRET = "e2e-secret-" + "z" * 64
 def settings(database_url: str, llm_providers: str) -> Settings:
     """Settings of a server on the test database, heartbeats out of the way; a test
     that uses the fake LLM endpoint (``llm``) gets it as the provider ``fake``."""
+    return server_settings(database_url, llm_providers)
+
+
+def server_settings(database_url: str, llm_providers: str = "") -> Settings:
+    """The end-to-end tests' settings (the ``settings`` fixture's)."""
     return Settings(
         database_url=database_url,
         secrets=(SECRET,),

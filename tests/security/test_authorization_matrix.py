@@ -2,8 +2,9 @@
 
 The tenant is (platform ``lms``, course ``course-1``). Its instructor made an assessment,
 and its student ``s1`` (the owner) has a completed conversation, a progress row, a
-snapshot and generated content. Every other identity is a neighbour an attacker could
-be. Each cell of ``EXPECTED`` is the outcome of one route for one identity:
+snapshot and generated content; the operator's admin API is on. Every other identity is
+a neighbour an attacker could be. Each cell of ``EXPECTED`` is the outcome of one route
+for one identity:
 
 - ``ok``: answered (200 or 201) with the tenant's data; ``redacted``: the assessment
   without its content (no answers); ``empty``: answered with none of the tenant's data
@@ -27,6 +28,7 @@ import httpx
 import websockets
 
 from realtime.auth import mint
+from tests.limits import TIMEOUT
 from tests.realtime.harness import Client, Running, api, of_type
 from tests.realtime.test_session_e2e import FILL_BLANK
 
@@ -78,6 +80,20 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "WS /ws/conversations/{c}": (
         "student", "4403", "4404", "observer", "4404", "4404", "4404", "4401",
     ),
+    # LTI: the key set is public; a user's token is no platform's id_token, opens no
+    # login, and is never the operator's admin key.
+    "GET /lti/jwks": ("ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"),
+    "GET /lti/login": ("400", "400", "400", "400", "400", "400", "400", "400"),
+    "POST /lti/launch": ("400", "400", "400", "400", "400", "400", "400", "400"),
+    "GET /api/admin/lti/platforms": ("401", "401", "401", "401", "401", "401", "401", "401"),
+    "POST /api/admin/lti/platforms": ("401", "401", "401", "401", "401", "401", "401", "401"),
+    "POST /api/admin/lti/platforms/{p}/deployments": (
+        "401", "401", "401", "401", "401", "401", "401", "401",
+    ),
+    "DELETE /api/admin/lti/platforms/{p}": (
+        "401", "401", "401", "401", "401", "401", "401", "401",
+    ),
+    "POST /api/admin/lti/keys": ("401", "401", "401", "401", "401", "401", "401", "401"),
 }  # fmt: skip
 
 SOURCE = "Paris is the capital of **France**. Water boils at **100** degrees."
@@ -188,6 +204,22 @@ async def _socket(run: Running, tenant: Tenant, token: str) -> str:
     return "observer" if error["code"] == "not_allowed" else "student"
 
 
+def _lti(method: str, path: str) -> Probe:
+    """An LTI route, the identity's token sent as the bearer and as the id_token."""
+
+    async def probe(run: Running, tenant: Tenant, token: str) -> str:
+        async with httpx.AsyncClient(base_url=run.base_url, timeout=TIMEOUT) as client:
+            response = await client.request(
+                method,
+                path,
+                headers={"authorization": f"Bearer {token}"},
+                data={"id_token": token, "state": "made-up"} if method == "POST" else None,
+            )
+        return "ok" if response.status_code == 200 else str(response.status_code)
+
+    return probe
+
+
 PROBES: dict[str, Probe] = {
     "PUT /api/assessments": _http("PUT", "/api/assessments", _any, ASSESSMENT),
     "GET /api/assessments/{a}": _http("GET", "/api/assessments/{a}", _assessment_seen),
@@ -216,6 +248,20 @@ PROBES: dict[str, Probe] = {
         "POST", "/api/assessments/{a}/preview", _any, {"item_id": "i1", "answers": ["Paris"]}
     ),
     "WS /ws/conversations/{c}": _socket,
+    "GET /lti/jwks": _http("GET", "/lti/jwks", _any),
+    "GET /lti/login": _lti(
+        "GET", "/lti/login?iss=lms&login_hint=s1&target_link_uri=http%3A%2F%2F127.0.0.1%2F"
+    ),
+    "POST /lti/launch": _lti("POST", "/lti/launch"),
+    "GET /api/admin/lti/platforms": _http("GET", "/api/admin/lti/platforms", _any),
+    "POST /api/admin/lti/platforms": _http(
+        "POST", "/api/admin/lti/platforms", _any, {"issuer": "https://lms.example"}
+    ),
+    "POST /api/admin/lti/platforms/{p}/deployments": _http(
+        "POST", "/api/admin/lti/platforms/lms/deployments", _any, {"deployment_id": "d"}
+    ),
+    "DELETE /api/admin/lti/platforms/{p}": _http("DELETE", "/api/admin/lti/platforms/lms", _any),
+    "POST /api/admin/lti/keys": _http("POST", "/api/admin/lti/keys", _any),
 }
 
 

@@ -1,0 +1,55 @@
+"""The tool's placements in courses (LTI resource links), as their newest launch
+described them: the course, and the platform's grade and roster endpoints for them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from persistence.database import Database
+from persistence.records import ResourceLink, from_row
+from persistence.schema import lti_resource_links
+from persistence.values import new_id, utcnow
+
+__all__ = ["ResourceLinkStore"]
+
+
+class ResourceLinkStore:
+    """Reads and writes ``lti_resource_links``."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def record(self, link: ResourceLink) -> None:
+        """Keep what a launch said of its resource link, replacing what an older one said."""
+        described = {
+            "course_id": link.course_id,
+            "deployment_id": link.deployment_id,
+            "title": link.title,
+            "lineitem_url": link.lineitem_url,
+            "lineitems_url": link.lineitems_url,
+            "ags_scopes": link.ags_scopes,
+            "memberships_url": link.memberships_url,
+            "updated_at": utcnow(),
+        }
+        statement = (
+            self._db.upsert(lti_resource_links)
+            .values(
+                id=new_id(),
+                platform_id=link.platform_id,
+                resource_link_id=link.resource_link_id,
+                **described,
+            )
+            .on_conflict_do_update(
+                index_elements=["platform_id", "resource_link_id"], set_=described
+            )
+        )
+        async with self._db.write() as conn:
+            await conn.execute(statement)
+
+    async def get(self, platform_id: str, resource_link_id: str) -> ResourceLink | None:
+        query = select(lti_resource_links).where(
+            lti_resource_links.c.platform_id == platform_id,
+            lti_resource_links.c.resource_link_id == resource_link_id,
+        )
+        row = await self._db.fetch_one(query)
+        return None if row is None else from_row(ResourceLink, row)

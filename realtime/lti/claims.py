@@ -1,0 +1,139 @@
+"""What a verified LTI 1.3 launch says, read from its id_token's claims.
+
+The id_token's signature, issuer, audience, times and nonce are checked before this
+(:mod:`realtime.lti.id_token`); here the LTI claims are: the version, the message type,
+the deployment, the user, the roles, the resource link, and the optional context, grade
+(AGS) and roster (NRPS) endpoints. A claim that is missing or of the wrong type refuses
+the launch with a :class:`LaunchRefused` naming it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from persistence.schema import MAX_ID_CHARS
+from realtime.lti.roles import map_roles
+
+__all__ = ["LTI", "LaunchClaims", "LaunchRefused", "read_claims"]
+
+LTI = "https://purl.imsglobal.org/spec/lti/claim/"
+AGS_ENDPOINT = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+VERSION = "1.3.0"
+RESOURCE_LINK_REQUEST = "LtiResourceLinkRequest"
+MESSAGE_TYPES = frozenset({RESOURCE_LINK_REQUEST})
+# A launch without a context (a platform may place a tool outside any course) is a course
+# of its own, named by its resource link.
+NO_CONTEXT_PREFIX = "link:"
+
+
+class LaunchRefused(Exception):
+    """The launch cannot be accepted; the message says why, for the person launching."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class LaunchClaims:
+    """A launch's LTI claims, checked."""
+
+    deployment_id: str
+    user_id: str
+    roles: frozenset[str]
+    resource_link_id: str
+    resource_link_title: str | None
+    course_id: str
+    course_title: str | None
+    name: str | None
+    lineitem_url: str | None
+    lineitems_url: str | None
+    ags_scopes: list[str] | None
+    memberships_url: str | None
+    return_url: str | None
+
+
+def read_claims(claims: Mapping[str, Any]) -> LaunchClaims:
+    """The LTI claims of a resource link launch.
+
+    Raises:
+        LaunchRefused: a required claim is missing or wrong.
+    """
+    version = claims.get(LTI + "version")
+    if version is None:
+        raise LaunchRefused("the launch has no LTI version claim")
+    if version != VERSION:
+        raise LaunchRefused(f"the launch is LTI version {_shown(version)}; this tool speaks 1.3.0")
+    message_type = claims.get(LTI + "message_type")
+    if message_type is None:
+        raise LaunchRefused("the launch has no message_type claim")
+    if message_type not in MESSAGE_TYPES:
+        raise LaunchRefused(f"this tool does not take {_shown(message_type)} messages")
+    if not isinstance(claims.get(LTI + "target_link_uri"), str):
+        raise LaunchRefused("the launch has no target_link_uri claim")
+    roles = claims.get(LTI + "roles")
+    if roles is None:
+        raise LaunchRefused("the launch has no roles claim")
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise LaunchRefused("the roles claim must be a list of role URIs")
+    link = claims.get(LTI + "resource_link")
+    if not isinstance(link, Mapping):
+        raise LaunchRefused("the launch has no resource_link claim")
+    context = claims.get(LTI + "context")
+    if context is not None and not isinstance(context, Mapping):
+        raise LaunchRefused("the context claim must be an object")
+    resource_link_id = _id(link.get("id"), "resource_link.id")
+    ags = _object(claims.get(AGS_ENDPOINT))
+    nrps = _object(claims.get(NRPS))
+    scopes = ags.get("scope")
+    return LaunchClaims(
+        deployment_id=_id(claims.get(LTI + "deployment_id"), "deployment_id"),
+        user_id=_id(claims.get("sub"), "sub"),
+        roles=map_roles(roles),
+        resource_link_id=resource_link_id,
+        resource_link_title=_text(link.get("title")),
+        course_id=(
+            _id(context.get("id"), "context.id")
+            if context is not None
+            else NO_CONTEXT_PREFIX + resource_link_id
+        ),
+        course_title=_text(context.get("title")) if context is not None else None,
+        name=_name(claims),
+        lineitem_url=_text(ags.get("lineitem")),
+        lineitems_url=_text(ags.get("lineitems")),
+        ags_scopes=[s for s in scopes if isinstance(s, str)] if isinstance(scopes, list) else None,
+        memberships_url=_text(nrps.get("context_memberships_url")),
+        return_url=_text(_object(claims.get(LTI + "launch_presentation")).get("return_url")),
+    )
+
+
+def _id(value: object, claim: str) -> str:
+    if value is None or value == "":
+        raise LaunchRefused(f"the launch has no {claim} claim")
+    if not isinstance(value, str):
+        raise LaunchRefused(f"the {claim} claim must be a string")
+    if "\x00" in value or len(value) > MAX_ID_CHARS:
+        raise LaunchRefused(f"the {claim} claim must be at most {MAX_ID_CHARS} characters, no NUL")
+    return value
+
+
+def _text(value: object) -> str | None:
+    """An optional string claim; anything else is ignored (it is only shown)."""
+    if not isinstance(value, str) or "\x00" in value:
+        return None
+    return value[: MAX_ID_CHARS * 4]
+
+
+def _object(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _name(claims: Mapping[str, Any]) -> str | None:
+    """The user's name as the platform gives it, if it does (none is needed)."""
+    given = " ".join(
+        part for part in (_text(claims.get("given_name")), _text(claims.get("family_name"))) if part
+    )
+    return _text(claims.get("name")) or given or _text(claims.get("email"))
+
+
+def _shown(value: object) -> str:
+    return repr(value)[:80]

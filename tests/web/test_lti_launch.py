@@ -1,0 +1,115 @@
+"""LTI launches in headless Chromium, inside the platform's iframe as an LMS frames the
+tool: an instructor sets the assessment up, a learner takes it to completion, and the
+pages obey the frame policy (framed by the platform only)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from playwright.async_api import FrameLocator, Page, expect
+
+from realtime.settings import Settings
+from tests.limits import TIMEOUT
+from tests.lti.platform import INSTRUCTOR, LaunchSpec, PeerPlatform
+from tests.realtime.harness import Running, running
+from tests.realtime.test_session_e2e import FILL_BLANK
+from tests.servers import serve
+
+WAIT_MS = TIMEOUT * 1000
+ADMIN_KEY = "browser-operator-key-" + "b" * 40
+
+
+@pytest.fixture
+async def tool(settings: Settings) -> AsyncIterator[Running]:
+    async with running(dataclasses.replace(settings, admin_key=ADMIN_KEY)) as server:
+        yield server
+
+
+@pytest.fixture
+async def platform(tool: Running) -> AsyncIterator[PeerPlatform]:
+    peer = PeerPlatform(tool.base_url)
+    async with serve(peer.app()) as url:
+        peer.url = url
+        async with httpx.AsyncClient(base_url=tool.base_url, timeout=TIMEOUT) as client:
+            registered = await client.post(
+                "/api/admin/lti/platforms",
+                json=peer.registration_body,
+                headers={"authorization": f"Bearer {ADMIN_KEY}"},
+            )
+        assert registered.status_code == 201, registered.text
+        yield peer
+
+
+def course_page(platform: PeerPlatform, spec: LaunchSpec) -> str:
+    """The platform's course page framing a launch of ``spec``."""
+    start = platform.start_url(spec)
+    return platform.url + "/course?" + start.split("?", 1)[1]
+
+
+async def _answer(frame: FrameLocator, text: str) -> None:
+    await frame.locator(".tc-input").fill(text)
+    await frame.locator(".tc-input").press("Enter")
+
+
+async def test_an_instructor_sets_up_the_link_and_a_learner_completes_it_in_the_iframe(
+    page: Page, tool: Running, platform: PeerPlatform
+) -> None:
+    violations: list[str] = []
+    page.on(
+        "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
+    )
+    await page.goto(course_page(platform, LaunchSpec(user_id="teacher-1", roles=[INSTRUCTOR])))
+    frame = page.frame_locator("#tool")
+    await expect(frame.get_by_role("heading", name="Set up this assessment")).to_be_visible(
+        timeout=WAIT_MS
+    )
+    editor = frame.get_by_label("Assessment configuration (JSON)")
+    await editor.fill("{not json")
+    await frame.get_by_role("button", name="Save").click()
+    await expect(frame.locator(".lti-status")).to_contain_text("This is not JSON")
+    body = {"assessment_type": "fill_blank", "grading_schema": "mastery", "ai_config": {}}
+    await editor.fill(json.dumps(body))
+    await frame.get_by_role("button", name="Save").click()
+    await expect(frame.locator(".lti-status")).to_contain_text("Not saved: ai_config")
+    await editor.fill(json.dumps({**body, "ai_config": {"title": "Week 1", **FILL_BLANK}}))
+    await frame.get_by_role("button", name="Save").click()
+    await expect(frame.locator(".lti-status")).to_have_text(
+        "Saved. Students who open this link now take it.", timeout=WAIT_MS
+    )
+    await page.screenshot(path="test-results/lti-instructor-launch.png")
+
+    await page.goto(course_page(platform, LaunchSpec()))
+    frame = page.frame_locator("#tool")
+    await expect(frame.get_by_role("heading", name="Week 1")).to_be_visible(timeout=WAIT_MS)
+    replies = frame.locator(".tc-assistant[data-state=complete]")
+    await expect(replies).to_have_count(1, timeout=WAIT_MS)
+    for done, answer in enumerate(["Paris", "4"], start=1):
+        await _answer(frame, answer)
+        await expect(replies).to_have_count(1 + done, timeout=WAIT_MS)
+    await expect(frame.locator(".tc-result")).to_have_text(
+        "Assessment complete. Score: 100% (passed)", timeout=WAIT_MS
+    )
+    await page.screenshot(path="test-results/lti-learner-launch.png")
+    assert violations == []
+
+
+async def test_a_launch_page_is_framed_only_by_its_platform(
+    page: Page, tool: Running, platform: PeerPlatform
+) -> None:
+    """The frame policy names the platform's origin, and no other."""
+    responses: list[str] = []
+
+    def keep(response: object) -> None:
+        url = getattr(response, "url", "")
+        if url.endswith("/lti/launch"):
+            responses.append(getattr(response, "headers", {})["content-security-policy"])
+
+    page.on("response", keep)
+    await page.goto(course_page(platform, LaunchSpec()))
+    await expect(page.frame_locator("#tool").get_by_role("heading")).to_be_visible(timeout=WAIT_MS)
+    (policy,) = responses
+    assert f"frame-ancestors {platform.url}" in policy

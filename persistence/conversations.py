@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from persistence.assessments import of_assessment
 from persistence.database import Database
 from persistence.errors import NotFound, StoreError, TooManyAttempts
+from persistence.grades import enqueue_grade
 from persistence.progress import record_completion
 from persistence.records import (
     AssessmentConfigId,
@@ -232,16 +233,19 @@ class ConversationStore:
         *,
         mastery_score: float,
         missed: Mapping[str, int],
+        comment: str | None = None,
     ) -> Conversation:
-        """Close the conversation with its final score and count it in student progress.
+        """Close the conversation with its final score, count it in student progress,
+        and (for a resource link an LTI launch placed) put the score in the grade outbox.
 
-        Both happen in one transaction. Completing a closed conversation changes nothing
+        All happen in one transaction. Completing a closed conversation changes nothing
         and returns it as it is.
 
         Args:
             conversation_id: the conversation.
             mastery_score: the final score, 0-100.
             missed: item or objective id -> times the student missed it in this attempt.
+            comment: what the gradebook shows beside the score.
 
         Raises:
             NotFound: no such conversation.
@@ -263,6 +267,13 @@ class ConversationStore:
                     user_id=row["user_id"],
                     mastery_score=mastery_score,
                     missed=missed,
+                    now=now,
+                )
+                await enqueue_grade(
+                    conn,
+                    conversation_id=conversation_id,
+                    score_given=mastery_score,
+                    comment=comment,
                     now=now,
                 )
         if row is None:

@@ -19,6 +19,7 @@ __all__ = [
     "Conversation",
     "ConversationId",
     "GeneratedContent",
+    "GradeEntry",
     "JsonObject",
     "LaunchState",
     "LtiPlatform",
@@ -183,6 +184,29 @@ class ResourceLink:
     ags_scopes: list[str] | None
     memberships_url: str | None
     updated_at: datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class GradeEntry:
+    """A score in the outbox, on its way to a platform's gradebook."""
+
+    id: str
+    platform_id: str
+    course_id: str
+    user_id: str
+    conversation_id: str
+    resource_link_id: str
+    score_given: float
+    score_maximum: float
+    activity_progress: str
+    grading_progress: str
+    comment: str | None
+    scored_at: datetime
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    sent_at: datetime | None
 
 
 RecordT = TypeVar("RecordT")

@@ -3,7 +3,7 @@ described them: the course, and the platform's grade and roster endpoints for th
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from persistence.database import Database
 from persistence.records import ResourceLink, from_row
@@ -53,3 +53,18 @@ class ResourceLinkStore:
         )
         row = await self._db.fetch_one(query)
         return None if row is None else from_row(ResourceLink, row)
+
+    async def set_lineitem(
+        self, platform_id: str, resource_link_id: str, lineitem: str | None
+    ) -> None:
+        """Keep the line item found or made for a link that a launch gave none (None:
+        forget it, the platform no longer has it)."""
+        async with self._db.write() as conn:
+            await conn.execute(
+                update(lti_resource_links)
+                .where(
+                    lti_resource_links.c.platform_id == platform_id,
+                    lti_resource_links.c.resource_link_id == resource_link_id,
+                )
+                .values(lineitem_url=lineitem)
+            )

@@ -37,6 +37,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 __all__ = [
     "ASSESSMENT_TYPES",
     "CONVERSATION_STATUSES",
+    "GRADE_STATUSES",
     "GRADING_SCHEMAS",
     "MAX_ID_CHARS",
     "MAX_SEQ",
@@ -49,6 +50,7 @@ __all__ = [
     "conversations",
     "flashcard_states",
     "generated_content",
+    "grade_outbox",
     "lti_deployments",
     "lti_launch_states",
     "lti_platforms",
@@ -69,6 +71,7 @@ GRADING_SCHEMAS = ("mastery", "percentage", "engagement")
 CONVERSATION_STATUSES = ("active", "completed", "abandoned")
 MESSAGE_ROLES = ("user", "assistant", "system")
 MESSAGE_STATUSES = ("complete", "streaming", "cancelled", "error", "interrupted")
+GRADE_STATUSES = ("pending", "sent", "superseded", "failed")
 
 # JSON on SQLite, JSONB on PostgreSQL, as the design asks.
 # none_as_null: a Python None is SQL NULL, not the JSON text "null".
@@ -327,4 +330,44 @@ lti_resource_links = Table(
     Column("memberships_url", Text),
     _timestamp("updated_at", nullable=False),
     UniqueConstraint("platform_id", "resource_link_id"),
+)
+
+# Scores on their way to the platforms' gradebooks (LTI AGS): written in the transaction
+# that completes a conversation, sent by whichever process leases the row, retried until
+# the platform takes them. A newer score of the same learner and link supersedes an older.
+grade_outbox = Table(
+    "grade_outbox",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("platform_id", Text, nullable=False),
+    Column("course_id", Text, nullable=False),
+    Column("user_id", Text, nullable=False),
+    Column(
+        "conversation_id",
+        Text,
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("resource_link_id", Text, nullable=False),
+    Column("score_given", Float, nullable=False),
+    Column("score_maximum", Float, nullable=False),
+    Column("activity_progress", Text, nullable=False),
+    Column("grading_progress", Text, nullable=False),
+    Column("comment", Text),
+    Column("scored_at", DateTime(timezone=True), nullable=False),
+    Column("status", Text, nullable=False, server_default=text("'pending'")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("sent_at", DateTime(timezone=True)),
+    _timestamp("created_at", nullable=False),
+    CheckConstraint(_one_of("status", GRADE_STATUSES), name="status"),
+)
+Index("idx_grade_outbox_due", grade_outbox.c.status, grade_outbox.c.next_attempt_at)
+Index(
+    "idx_grade_outbox_learner",
+    grade_outbox.c.platform_id,
+    grade_outbox.c.resource_link_id,
+    grade_outbox.c.user_id,
 )

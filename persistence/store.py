@@ -12,6 +12,7 @@ from persistence.content import ContentStore
 from persistence.conversations import ConversationStore, TurnWriter, turn_lane
 from persistence.database import Database
 from persistence.flashcards import FlashcardStateStore
+from persistence.grades import GradeOutbox
 from persistence.launches import LaunchStateStore
 from persistence.platforms import PlatformStore
 from persistence.progress import ProgressStore
@@ -55,6 +56,7 @@ class Store:
         self.tool_keys = ToolKeyStore(db)
         self.launch_states = LaunchStateStore(db)
         self.resource_links = ResourceLinkStore(db)
+        self.grades = GradeOutbox(db)
 
 
 @contextlib.asynccontextmanager

@@ -30,7 +30,7 @@ from realtime.lti.service import open_lti
 from realtime.metrics import Metrics
 from realtime.settings import Settings
 from realtime.sockets.websocket import conversation_socket
-from realtime.web import api, pages, preview
+from realtime.web import api, grades, pages, preview
 from realtime.web.middleware import DATA_HEADERS, BodyLimit, SecurityHeaders
 
 __all__ = ["create_app"]
@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 hub = Hub(store, broker, settings, metrics, cluster, providers=providers)
                 await hub.start()
                 app.state.hub = hub
-                app.state.lti = await stack.enter_async_context(open_lti(store, settings))
+                app.state.lti = await stack.enter_async_context(open_lti(store, settings, metrics))
                 tune_garbage_collector()
                 # In a thread of its own, so the first student's typo check does not stall
                 # every socket while wordfreq reads its list; nothing waits on it.
@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/ws/conversations/{conversation_id}", conversation_socket),
         *api.routes,
         *preview.routes,
+        *grades.routes,
         *lti_routes.routes(),
         *pages.widget_routes(),
         *(pages.demo_routes() if settings.demo else []),

@@ -61,6 +61,21 @@ class Metrics:
             registry=r,
         )
 
+        self.grades_settled = Counter(
+            "tutorchat_grades",
+            "Scores of the grade outbox settled, by outcome (sent, superseded, failed)",
+            ["outcome"],
+            registry=r,
+        )
+        self.grade_retries = Counter(
+            "tutorchat_grade_retries",
+            "Score sends that failed and will be tried again (platform down, 429, 5xx)",
+            registry=r,
+        )
+        self.grades_pending = Gauge(
+            "tutorchat_grades_pending", "Scores waiting in the grade outbox", registry=r
+        )
+
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""
         return generate_latest(self.registry)

@@ -59,6 +59,9 @@ class Settings:
     lti_token_seconds: float = 3600.0  # the widget's token after a launch
     lti_login_seconds: float = 600.0  # an OIDC login's state, from login to launch
     lti_max_pending_logins: int = 100_000
+    # How long a process holds the scores it is sending before another may send them
+    # (a process killed mid-send has its scores sent by another after this).
+    grade_lease_seconds: float = 60.0
     # Origins that may frame the launch pages besides the platform's own (a Canvas
     # school's domain, say, whose issuer is canvas.instructure.com).
     lti_frame_ancestors: tuple[str, ...] = ()

@@ -4,7 +4,7 @@ A graded turn publishes ``progress`` (its score is stored with the reply's start
 the tutor has nothing left to ask, the student sends ``complete``, or the idle sweeper
 abandons the conversation, its end is published as ``completed``; a completion writes
 the final score, the status and the student's progress (and a flashcard deck's next
-reviews) first.
+reviews, and for an LTI placement the score in the grade outbox) first.
 """
 
 from __future__ import annotations
@@ -20,9 +20,19 @@ from protocol.messages import Completed, Progress
 from realtime.conversation.deck import reschedule_deck
 from realtime.conversation.standing import Standing
 
-__all__ = ["Completion"]
+__all__ = ["Completion", "gradebook_comment"]
 
 logger = logging.getLogger(__name__)
+
+
+def gradebook_comment(score: grading.Score, config: AssessmentConfig) -> str:
+    """What the gradebook shows beside a completed attempt's score."""
+    verdict = "passed" if score.passed else "not passed"
+    return (
+        f"{score.mastery_score:g}% under {config.grading_schema}, {verdict} "
+        f"(threshold {config.mastery_threshold:g}%); {score.items_done} of "
+        f"{score.items_total} items done"
+    )
 
 
 class Completion:
@@ -72,7 +82,10 @@ class Completion:
         conversation, config = self._conversation, self._config
         score = grading.score(session)
         done = await self._store.conversations.complete(
-            conversation.id, mastery_score=score.mastery_score, missed=grading.struggles(session)
+            conversation.id,
+            mastery_score=score.mastery_score,
+            missed=grading.struggles(session),
+            comment=gradebook_comment(score, config),
         )
         if config.assessment_type == "flashcards":
             await reschedule_deck(self._store, conversation.user_id, config.id, session)

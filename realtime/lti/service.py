@@ -1,5 +1,6 @@
-"""What the LTI routes share while the server runs: the platforms' keys, the tool's
-signer, the gate on logins in flight, and the tool's own addresses."""
+"""What the LTI side shares while the server runs: the platforms' keys and services, the
+tool's signer, the gate on logins in flight, the tool's own addresses, and the grade
+sender's task."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ import httpx
 from starlette.requests import Request
 
 from persistence.store import Store
+from realtime.lti.grades import GradeSender
 from realtime.lti.platform_keys import PlatformKeys
+from realtime.lti.services import PlatformServices
 from realtime.lti.signing import ToolSigner
+from realtime.metrics import Metrics
 from realtime.settings import Settings
 
 __all__ = ["LoginGate", "Lti", "open_lti", "origin_of"]
@@ -60,6 +64,8 @@ class Lti:
     platform_keys: PlatformKeys
     signer: ToolSigner
     logins: LoginGate
+    services: PlatformServices
+    sender: GradeSender
 
     @property
     def login_lifetime(self) -> timedelta:
@@ -74,16 +80,30 @@ class Lti:
 
 
 @contextlib.asynccontextmanager
-async def open_lti(store: Store, settings: Settings) -> AsyncIterator[Lti]:
-    """The LTI side, its HTTP client open until the block ends."""
+async def open_lti(store: Store, settings: Settings, metrics: Metrics) -> AsyncIterator[Lti]:
+    """The LTI side, its HTTP client open and its grade sender running until the block
+    ends."""
     async with httpx.AsyncClient(timeout=PLATFORM_TIMEOUT, follow_redirects=False) as client:
-        yield Lti(
-            store=store,
-            settings=settings,
-            platform_keys=PlatformKeys(client),
-            signer=ToolSigner(store.tool_keys),
-            logins=LoginGate(store, settings.lti_max_pending_logins),
+        signer = ToolSigner(store.tool_keys)
+        services = PlatformServices(signer, client)
+        sender = GradeSender(
+            store, services, metrics, lease=timedelta(seconds=settings.grade_lease_seconds)
         )
+        sending = asyncio.create_task(sender.run(), name="grade-sender")
+        try:
+            yield Lti(
+                store=store,
+                settings=settings,
+                platform_keys=PlatformKeys(client),
+                signer=signer,
+                logins=LoginGate(store, settings.lti_max_pending_logins),
+                services=services,
+                sender=sender,
+            )
+        finally:
+            sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sending
 
 
 def origin_of(url: str | None) -> str | None:

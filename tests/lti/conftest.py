@@ -8,17 +8,31 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
+from persistence.records import GradeEntry
+from realtime.lti.service import Lti
 from realtime.settings import Settings
 from tests.limits import TIMEOUT
 from tests.lti.platform import PeerPlatform
 from tests.realtime.conftest import run, settings
 from tests.realtime.harness import Running, running
+from tests.realtime.inbox import Inbox
 from tests.servers import serve
 
-__all__ = ["ADMIN_KEY", "lti_settings", "platform", "run", "settings", "tool"]
+__all__ = ["ADMIN_KEY", "lti_settings", "platform", "run", "settings", "settled", "tool"]
 
 ADMIN_KEY = "operator-key-" + "k" * 40
+
+
+def settled(tool: Running) -> Inbox[tuple[GradeEntry, str]]:
+    """What the tool's grade sender does with each score from now on."""
+    inbox: Inbox[tuple[GradeEntry, str]] = Inbox()
+    app = tool.server.config.app
+    assert isinstance(app, Starlette)
+    lti: Lti = app.state.lti
+    lti.sender.watch(lambda entry, outcome: inbox.deliver((entry, outcome)))
+    return inbox
 
 
 @pytest.fixture

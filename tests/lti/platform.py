@@ -6,16 +6,24 @@ It does what an LMS does in a launch: starts the OIDC login at the tool
 request (``/auth``) with a signed id_token in an auto-submitted form, and publishes its
 key set (``/jwks``). What each launch says (the user, roles, context, resource link,
 services) is a :class:`LaunchSpec`, kept under the login's ``lti_message_hint``.
+
+Its services are the library's too: the token endpoint (``/token``, client credentials
+with the tool's signed assertion, checked against the tool's published keys) and
+Assignment and Grade Services (``/lineitems``, a line item's ``/scores``), keeping a
+gradebook. A test can take the score service down (503) or make it throttle (429).
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import html
 import secrets
+from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
+import orjson
 from cryptography.hazmat.primitives import serialization
 from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
 from lti1p3platform.message_launch import LTIAdvantageMessageLaunchAbstract
@@ -23,12 +31,17 @@ from lti1p3platform.oidc_login import OIDCLoginAbstract
 from lti1p3platform.registration import Registration
 from lti1p3platform.request import Request as PlatformRequest
 from lti1p3platform.request import TRequest
+from lti1p3platform.response import Response as ServiceResponse
+from lti1p3platform.score import UpdateScoreStatus
+from lti1p3platform.service_connector import AssignmentsGradesService
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from realtime.lti.signing import new_key
+from tests.realtime.inbox import Inbox
 
 __all__ = ["INSTRUCTOR", "LEARNER", "LaunchSpec", "PeerPlatform"]
 
@@ -50,7 +63,8 @@ class LaunchSpec:
     context_title: str | None = "Biology 101"
     name: str | None = "Ada Lovelace"
     email: str | None = "ada@example.edu"
-    lineitem_url: str | None = None
+    grades: bool = False  # the launch offers AGS: the line item container
+    lineitem_url: str | None = None  # and this line item of the link
     memberships_url: str | None = None
     return_url: str | None = None
 
@@ -74,7 +88,7 @@ class _Login(OIDCLoginAbstract):
 
 class _Request(PlatformRequest):
     def build_metadata(self, request: Any) -> TRequest:
-        starlette_request, form = request
+        starlette_request, form, body = request
         return {
             "method": starlette_request.method,
             "form_data": form,
@@ -82,8 +96,87 @@ class _Request(PlatformRequest):
             "headers": starlette_request.headers,
             "content_type": starlette_request.headers.get("content-type"),
             "path": starlette_request.url.path,
-            "json": None,
+            "json": body,
         }
+
+
+@dataclasses.dataclass
+class Gradebook:
+    """The platform's line items and the scores it took."""
+
+    lineitems: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    received: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    # (line item, user) -> the newest score taken (by its timestamp)
+    grades: dict[tuple[str, str], dict[str, Any]] = dataclasses.field(default_factory=dict)
+    # "down" (503), "throttle" (429), or "hang": the request waits for ``released``,
+    # then is answered 503 (its sender may be dead by then) and nothing is taken.
+    failing: str | None = None
+    released: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    # Every score request, with the status it was answered with.
+    requests: Inbox[int] = dataclasses.field(default_factory=Inbox)
+    # Every score taken.
+    taken: Inbox[dict[str, Any]] = dataclasses.field(default_factory=Inbox)
+
+
+class _Grades(AssignmentsGradesService):
+    def __init__(self, request: _Request, config: _Config, peer: PeerPlatform) -> None:
+        super().__init__(request, config, peer.url + "/lineitems")
+        self._peer = peer
+        self._book = peer.gradebook
+
+    def find_lineitems(self, page: int = 1, limit: Any = None, **filters: Any) -> Any:
+        wanted = filters.get("resource_link_id")
+        items = [
+            item
+            for item in self._book.lineitems.values()
+            if wanted is None or item.get("resourceLinkId") == wanted
+        ]
+        return {"content": items, "has_next": False, "next": None}
+
+    def find_lineitem(self, line_item_id: str) -> Any:
+        return self._book.lineitems[self._peer.lineitem_url(line_item_id)]
+
+    def create_lineitem(self, creation_data: Any) -> Any:
+        number = str(len(self._book.lineitems) + 1)
+        item = {**creation_data, "id": self._peer.lineitem_url(number)}
+        self._book.lineitems[item["id"]] = item
+        return item
+
+    def update_lineitem(self, update_data: Any) -> Any:
+        raise NotImplementedError
+
+    def delete_lineitem(self, line_item_id: str) -> None:
+        raise NotImplementedError
+
+    def get_results(
+        self, line_item_id: str, page: int = 1, limit: Any = None, user_id: Any = None
+    ) -> Any:
+        raise NotImplementedError
+
+    def update_score(self, line_item_id: str, score: Any) -> UpdateScoreStatus:
+        lineitem = self._peer.lineitem_url(line_item_id)
+        self._book.received.append({**score, "lineitem": lineitem})
+        key = (lineitem, score["userId"])
+        before = self._book.grades.get(key)
+        if before is not None and _when(score) < _when(before):
+            return UpdateScoreStatus.OLD_TIMESTAMP
+        self._book.grades[key] = score
+        return UpdateScoreStatus.SUCCESS if before else UpdateScoreStatus.CREATED
+
+
+def _when(score: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(score["timestamp"]).replace("Z", "+00:00"))
+
+
+def _answer(service: ServiceResponse) -> Response:
+    """The library's service answer as HTTP: a page of line items is its list."""
+    result = service.result
+    if isinstance(result, dict) and "content" in result and "has_next" in result:
+        result = result["content"]
+    body = b"" if result is None else orjson.dumps(result)
+    if result is None and service.code >= 400:
+        body = orjson.dumps({"error": service.message})
+    return Response(body, status_code=service.code, media_type=service.media_type)
 
 
 class _Launch(LTIAdvantageMessageLaunchAbstract):
@@ -118,6 +211,7 @@ class PeerPlatform:
         self.client_id = CLIENT_ID
         self.deployment_id = DEPLOYMENT_ID
         self._launches: dict[str, LaunchSpec] = {}
+        self.gradebook = Gradebook()
 
     def app(self) -> Starlette:
         return Starlette(
@@ -126,8 +220,15 @@ class PeerPlatform:
                 Route("/course", self._course),
                 Route("/auth", self._auth),
                 Route("/jwks", self._jwks),
+                Route("/token", self._token, methods=["POST"]),
+                Route("/lineitems", self._lineitems, methods=["GET", "POST"]),
+                Route("/lineitems/{number}/scores", self._scores, methods=["POST"]),
             ]
         )
+
+    def lineitem_url(self, number: str) -> str:
+        """A line item's id: its URL."""
+        return number if number.startswith("http") else f"{self.url}/lineitems/{number}"
 
     @property
     def registration_body(self) -> dict[str, Any]:
@@ -190,7 +291,7 @@ class PeerPlatform:
             launch.set_launch_context_claim(spec.context_id, context_title=spec.context_title)
         if spec.return_url is not None:
             launch.set_launch_presentation_claim("iframe", spec.return_url)
-        if spec.lineitem_url is not None:
+        if spec.grades:
             launch.set_ags(lineitems_url=self.url + "/lineitems", lineitem_url=spec.lineitem_url)
         if spec.memberships_url is not None:
             launch.set_nrps(spec.memberships_url)
@@ -219,9 +320,55 @@ class PeerPlatform:
     def _auth(self, request: Request) -> Response:
         """The authorization endpoint: the tool's redirect (a GET) gets the launch form."""
         spec = self._launches[request.query_params["lti_message_hint"]]
-        platform_request = _Request((request, {}))
+        platform_request = _Request((request, {}, None))
         form: Response = self._launch(spec, platform_request).lti_launch()
         return form
 
     def _jwks(self, request: Request) -> Response:
         return JSONResponse({"keys": self._registration().get_jwks()})
+
+    async def _token(self, request: Request) -> Response:
+        """The token endpoint; the library fetches the tool's keys (with ``requests``,
+        blocking: in a thread, so the tool on this loop can answer)."""
+        form = dict(parse_qsl((await request.body()).decode()))
+        config = _Config(registration=self._registration())
+        try:
+            token = await run_in_threadpool(config.get_access_token, form)
+        except Exception as refused:  # the library's refusals are of several kinds
+            return JSONResponse({"error": "invalid_client", "detail": str(refused)}, 400)
+        return JSONResponse(token)
+
+    async def _lineitems(self, request: Request) -> Response:
+        service = await self._grades(request)
+        if request.method == "POST":
+            return _answer(await run_in_threadpool(service.handle_create_lineitem))
+        return _answer(await run_in_threadpool(service.handle_get_lineitems))
+
+    async def _scores(self, request: Request) -> Response:
+        answer = await self._score(request)
+        self.gradebook.requests.deliver(answer.status_code)
+        return answer
+
+    async def _score(self, request: Request) -> Response:
+        if self.gradebook.failing == "down":
+            return JSONResponse({"error": "maintenance"}, 503)
+        if self.gradebook.failing == "throttle":
+            return JSONResponse({"error": "slow down"}, 429, headers={"retry-after": "1"})
+        if self.gradebook.failing == "hang":
+            self.gradebook.requests.deliver(0)  # arrived, not answered yet
+            await self.gradebook.released.wait()
+            return JSONResponse({"error": "too late"}, 503)
+        service = await self._grades(request)
+        number = request.path_params["number"]
+        taken = len(self.gradebook.received)
+        answer = _answer(await run_in_threadpool(service.handle_update_score, number))
+        for score in self.gradebook.received[taken:]:
+            self.gradebook.taken.deliver(score)
+        return answer
+
+    async def _grades(self, request: Request) -> _Grades:
+        raw = await request.body()
+        body = orjson.loads(raw) if raw else None
+        config = _Config(registration=self._registration())
+        config.get_registration()
+        return _Grades(_Request((request, {}, body)), config, self)

@@ -1,5 +1,6 @@
 """LTI 1.3: registered platforms and their deployments, the tool's keys, OIDC logins in
-flight, and what launches said of each resource link.
+flight, what launches said of each resource link, and the outbox of scores on their way
+to the platforms' gradebooks.
 
 Revision ID: 0006
 Revises: 0005
@@ -101,9 +102,47 @@ def upgrade() -> None:
             name=op.f("uq_lti_resource_links_platform_id_resource_link_id"),
         ),
     )
+    op.create_table(
+        "grade_outbox",
+        sa.Column("id", sa.Text()),
+        sa.Column("platform_id", sa.Text(), nullable=False),
+        sa.Column("course_id", sa.Text(), nullable=False),
+        sa.Column("user_id", sa.Text(), nullable=False),
+        sa.Column("conversation_id", sa.Text(), nullable=False),
+        sa.Column("resource_link_id", sa.Text(), nullable=False),
+        sa.Column("score_given", sa.Float(), nullable=False),
+        sa.Column("score_maximum", sa.Float(), nullable=False),
+        sa.Column("activity_progress", sa.Text(), nullable=False),
+        sa.Column("grading_progress", sa.Text(), nullable=False),
+        sa.Column("comment", sa.Text()),
+        sa.Column("scored_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.Text(), nullable=False, server_default=sa.text("'pending'")),
+        sa.Column("attempts", sa.Integer(), nullable=False, server_default=sa.text("0")),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("lease_until", sa.DateTime(timezone=True)),
+        sa.Column("last_error", sa.Text()),
+        sa.Column("sent_at", sa.DateTime(timezone=True)),
+        _created(),
+        sa.CheckConstraint(
+            "status IN ('pending', 'sent', 'superseded', 'failed')",
+            name=op.f("ck_grade_outbox_status"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["conversations.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_grade_outbox_conversation_id"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_grade_outbox")),
+    )
+    op.create_index("idx_grade_outbox_due", "grade_outbox", ["status", "next_attempt_at"])
+    op.create_index(
+        "idx_grade_outbox_learner", "grade_outbox", ["platform_id", "resource_link_id", "user_id"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("grade_outbox")
     op.drop_table("lti_resource_links")
     op.drop_index("idx_launch_state_expiry", table_name="lti_launch_states")
     op.drop_table("lti_launch_states")

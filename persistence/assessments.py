@@ -88,6 +88,18 @@ class AssessmentStore:
             raise NotFound(f"no assessment {config_id}")
         return from_row(AssessmentConfig, row)
 
+    async def in_course(self, tenant: Tenant) -> list[AssessmentConfig]:
+        """The course's assessments, newest first."""
+        query = (
+            select(assessment_configs)
+            .where(
+                assessment_configs.c.platform_id == tenant.platform_id,
+                assessment_configs.c.course_id == tenant.course_id,
+            )
+            .order_by(assessment_configs.c.updated_at.desc(), assessment_configs.c.id)
+        )
+        return [from_row(AssessmentConfig, row) for row in await self._db.fetch_all(query)]
+
     async def find(self, platform_id: str, resource_link_id: str) -> AssessmentConfig | None:
         """The config of a resource link, if it has one."""
         query = select(assessment_configs).where(

@@ -280,6 +280,15 @@ class ConversationStore:
             return await self.get(conversation_id)
         return from_row(Conversation, row)
 
+    async def of_assessment(self, assessment_config_id: str) -> list[Conversation]:
+        """Every attempt of an assessment, oldest first."""
+        query = (
+            select(conversations)
+            .where(conversations.c.assessment_config_id == assessment_config_id)
+            .order_by(conversations.c.started_at, conversations.c.id)
+        )
+        return [from_row(Conversation, row) for row in await self._db.fetch_all(query)]
+
     async def abandon_idle(self, idle_since: datetime) -> list[Conversation]:
         """Mark abandoned every active conversation with no activity since ``idle_since``."""
         statement = (

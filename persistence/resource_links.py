@@ -3,7 +3,9 @@ described them: the course, and the platform's grade and roster endpoints for th
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from typing import Any
+
+from sqlalchemy import func, select, update
 
 from persistence.database import Database
 from persistence.records import ResourceLink, from_row
@@ -20,28 +22,34 @@ class ResourceLinkStore:
         self._db = db
 
     async def record(self, link: ResourceLink) -> None:
-        """Keep what a launch said of its resource link, replacing what an older one said."""
-        described = {
+        """Keep what a launch said of its resource link. A service endpoint that this
+        launch left out (a platform sends some claims to some roles only) keeps the
+        one an earlier launch gave."""
+        described: dict[str, Any] = {
             "course_id": link.course_id,
             "deployment_id": link.deployment_id,
             "title": link.title,
+            "updated_at": utcnow(),
+        }
+        services = {
             "lineitem_url": link.lineitem_url,
             "lineitems_url": link.lineitems_url,
             "ags_scopes": link.ags_scopes,
             "memberships_url": link.memberships_url,
-            "updated_at": utcnow(),
         }
-        statement = (
-            self._db.upsert(lti_resource_links)
-            .values(
-                id=new_id(),
-                platform_id=link.platform_id,
-                resource_link_id=link.resource_link_id,
-                **described,
-            )
-            .on_conflict_do_update(
-                index_elements=["platform_id", "resource_link_id"], set_=described
-            )
+        insert = self._db.upsert(lti_resource_links).values(
+            id=new_id(),
+            platform_id=link.platform_id,
+            resource_link_id=link.resource_link_id,
+            **described,
+            **services,
+        )
+        kept = {
+            name: func.coalesce(getattr(insert.excluded, name), lti_resource_links.c[name])
+            for name in services
+        }
+        statement = insert.on_conflict_do_update(
+            index_elements=["platform_id", "resource_link_id"], set_={**described, **kept}
         )
         async with self._db.write() as conn:
             await conn.execute(statement)

@@ -30,7 +30,7 @@ from realtime.lti.service import open_lti
 from realtime.metrics import Metrics
 from realtime.settings import Settings
 from realtime.sockets.websocket import conversation_socket
-from realtime.web import api, grades, pages, preview
+from realtime.web import api, grades, pages, preview, roster
 from realtime.web.middleware import DATA_HEADERS, BodyLimit, SecurityHeaders
 
 __all__ = ["create_app"]
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *api.routes,
         *preview.routes,
         *grades.routes,
+        *roster.routes,
         *lti_routes.routes(),
         *pages.widget_routes(),
         *(pages.demo_routes() if settings.demo else []),

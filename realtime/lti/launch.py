@@ -9,7 +9,9 @@ is kept (its grade and roster endpoints), and:
 
 - a learner's conversation of the link's assessment is opened (or resumed) in the
   widget, with a token minted for ``TUTORCHAT_LTI_TOKEN_SECONDS``;
-- an instructor gets the link's configuration page, with an instructor token.
+- an instructor gets the link's configuration page, with an instructor token;
+- a deep linking request (an instructor adding the tool in the LMS) gets the picker of
+  :mod:`realtime.lti.deep_linking`.
 
 The tenant is the platform (its registration's id) and the context (the course).
 """
@@ -23,10 +25,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from persistence.errors import NotFound
-from persistence.records import AssessmentConfig, LtiPlatform, ResourceLink
+from persistence.records import AssessmentConfig, LtiPlatform, ResourceLink, Tenant
 from realtime.auth import Identity, mint
 from realtime.hub import Hub
 from realtime.lti.claims import LaunchClaims, LaunchRefused, read_claims
+from realtime.lti.deep_linking import picker_page, place
 from realtime.lti.forms import parameters
 from realtime.lti.id_token import verify_id_token
 from realtime.lti.login import STATE_COOKIE_PATH, state_cookie
@@ -67,8 +70,13 @@ async def launch(request: Request) -> Response:
         return error_page(str(refused), ancestors=ancestors)
     returned = origin_of(claims.return_url)
     ancestors |= {returned} if returned else set()
-    await lti.store.resource_links.record(_resource_link(platform, claims))
-    response = await _open(request, lti, platform, claims, ancestors)
+    if claims.deep_linking is not None:
+        tenant = Tenant(platform.id, claims.course_id)
+        choices = await lti.store.assessments.in_course(tenant)
+        response = picker_page(lti, platform, claims, choices, ancestors)
+    else:
+        await lti.store.resource_links.record(_resource_link(platform, claims))
+        response = await _open(request, lti, platform, claims, ancestors)
     response.delete_cookie(
         state_cookie(state), path=STATE_COOKIE_PATH, secure=True, httponly=True, samesite="none"
     )
@@ -106,7 +114,8 @@ async def _open(
         roles=sorted(identity.roles),
         ttl=lifetime,
     )
-    config = await lti.store.assessments.find(platform.id, claims.resource_link_id)
+    assert claims.resource_link_id is not None
+    config = await place(lti, identity.tenant, claims.resource_link_id, claims.custom)
     if config is not None and config.course_id != claims.course_id:
         return notice_page(
             "This assessment belongs to another course",
@@ -123,7 +132,6 @@ async def _open(
             heading=heading,
             script="configure.js",
             ancestors=ancestors,
-            headers={},
             data={
                 "url": base,
                 "token": token,
@@ -150,7 +158,6 @@ async def _open(
         heading=title,
         script="learner.js",
         ancestors=ancestors,
-        headers={},
         data={"url": base, "token": token, "conversationId": conversation.id, "title": title},
     )
 
@@ -176,6 +183,7 @@ def _frame_ancestors(lti: Lti, platform: LtiPlatform) -> set[str]:
 
 
 def _resource_link(platform: LtiPlatform, claims: LaunchClaims) -> ResourceLink:
+    assert claims.resource_link_id is not None
     return ResourceLink(
         platform_id=platform.id,
         course_id=claims.course_id,

@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse
 
 from realtime.web.middleware import framed_page_policy
 
-__all__ = ["error_page", "launch_page", "notice_page"]
+__all__ = ["error_page", "framed", "launch_page", "notice_page"]
 
 _NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
 
@@ -35,16 +35,22 @@ def _document(title: str, body: str, *, scripts: Iterable[str] = ()) -> str:
     )
 
 
-def _response(
-    document: str, *, status: int = 200, ancestors: Iterable[str] = (), headers: dict[str, str]
+def framed(
+    title: str,
+    body: str,
+    *,
+    ancestors: Iterable[str],
+    status: int = 200,
+    form_action: str | None = None,
+    scripts: Iterable[str] = (),
 ) -> HTMLResponse:
+    """A page of ``body`` (HTML, escaped by its maker) that the platform may frame."""
     return HTMLResponse(
-        document,
+        _document(title, body, scripts=scripts),
         status_code=status,
         headers={
             **_NO_STORE,
-            **headers,
-            "content-security-policy": framed_page_policy(ancestors),
+            "content-security-policy": framed_page_policy(ancestors, form_action),
         },
     )
 
@@ -58,9 +64,7 @@ def error_page(message: str, *, status: int = 400, ancestors: Iterable[str] = ()
         "comes back, give this message to your instructor or the school's LMS "
         "administrator.</p>"
     )
-    return _response(
-        _document("Launch refused", body), status=status, ancestors=ancestors, headers={}
-    )
+    return framed("Launch refused", body, status=status, ancestors=ancestors)
 
 
 def notice_page(
@@ -68,17 +72,11 @@ def notice_page(
 ) -> HTMLResponse:
     """A launch that was accepted but has nothing to open (no assessment set up yet)."""
     body = f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>"
-    return _response(_document(title, body), status=status, ancestors=ancestors, headers={})
+    return framed(title, body, status=status, ancestors=ancestors)
 
 
 def launch_page(
-    *,
-    title: str,
-    heading: str,
-    data: dict[str, Any],
-    script: str,
-    ancestors: Iterable[str],
-    headers: dict[str, str],
+    *, title: str, heading: str, data: dict[str, Any], script: str, ancestors: Iterable[str]
 ) -> HTMLResponse:
     """A page that runs ``script`` with ``data`` (the widget, or the configuration)."""
     # "<" escaped: the JSON cannot end its script element whatever a launch put in it.
@@ -88,8 +86,6 @@ def launch_page(
         f'<script type="application/json" id="tutorchat-launch">{payload}</script>'
         '<div id="tutorchat-root"></div>'
     )
-    return _response(
-        _document(title, body, scripts=["/widget/tutorchat.js", f"/lti/static/{script}"]),
-        ancestors=ancestors,
-        headers=headers,
+    return framed(
+        title, body, ancestors=ancestors, scripts=["/widget/tutorchat.js", f"/lti/static/{script}"]
     )

@@ -1,5 +1,5 @@
-"""The LTI routes: login, launch, the tool's key set, the launch pages' files, and the
-operator's admin API."""
+"""The LTI routes: login, launch, deep linking's choice, the tool's key set, the launch
+pages' files, and the operator's admin API."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from realtime.lti import admin
+from realtime.lti.deep_linking import choose
 from realtime.lti.launch import launch
 from realtime.lti.login import login
 from realtime.lti.service import Lti
@@ -38,6 +39,7 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/lti/login", login, methods=["GET", "POST"]),
         Route("/lti/launch", launch, methods=["POST"]),
+        Route("/lti/deep-link", choose, methods=["POST"]),
         Route("/lti/jwks", key_set, methods=["GET"]),
         Mount("/lti/static", StaticFiles(directory=STATIC), name="lti"),
         *admin.routes,

@@ -1,6 +1,7 @@
 """Calls to a platform's LTI Advantage services: the access token (OAuth 2 client
-credentials with a signed JWT assertion, LTI security framework section 4.1), and
-Assignment and Grade Services (line items, scores).
+credentials with a signed JWT assertion, LTI security framework section 4.1), Assignment
+and Grade Services (line items, scores), and Names and Role Provisioning Services (the
+course's members).
 
 Tokens are cached per platform and scope until a minute before they expire. Service
 URLs come only from the platform's signed launches (never from an instructor) and must
@@ -45,6 +46,9 @@ LINEITEM_TAG = "tutorchat"
 _LINEITEM = "application/vnd.ims.lis.v2.lineitem+json"
 _LINEITEMS = "application/vnd.ims.lis.v2.lineitemcontainer+json"
 _SCORE = "application/vnd.ims.lis.v1.score+json"
+_MEMBERSHIPS = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
+MAX_MEMBERS = 10_000
+MAX_MEMBER_PAGES = 100
 
 
 class ServiceError(Exception):
@@ -154,6 +158,26 @@ class PlatformServices:
             raise ServiceError("the platform made a line item with no id", transient=True)
         return str(made["id"])
 
+    async def members(self, platform: LtiPlatform, memberships_url: str) -> list[dict[str, Any]]:
+        """The course's members from Names and Role Provisioning Services, every page
+        (following ``Link: <...>; rel="next"``), at most :data:`MAX_MEMBERS`."""
+        members: list[dict[str, Any]] = []
+        url: str | None = memberships_url
+        for _ in range(MAX_MEMBER_PAGES):
+            if url is None or len(members) >= MAX_MEMBERS:
+                break
+            page, url = await self._page(platform, url)
+            found = page.get("members") if isinstance(page, Mapping) else None
+            members += [m for m in found or [] if isinstance(m, dict)]
+        return members[:MAX_MEMBERS]
+
+    async def _page(self, platform: LtiPlatform, url: str) -> tuple[Any, str | None]:
+        response = await self._request(
+            platform, "GET", url, scope=MEMBERSHIP_SCOPE, accept=_MEMBERSHIPS
+        )
+        following = response.links.get("next", {}).get("url")
+        return _json(response, "the platform"), following
+
     async def access_token(self, platform: LtiPlatform, scope: str) -> str:
         """A bearer token for ``scope`` (cached until a minute before it expires)."""
         cached = self._tokens.get((platform.id, scope))
@@ -208,6 +232,22 @@ class PlatformServices:
         content_type: str | None = None,
         accept: str | None = None,
     ) -> Any:
+        response = await self._request(
+            platform, method, url, scope=scope, json=json, content_type=content_type, accept=accept
+        )
+        return _json(response, "the platform")
+
+    async def _request(
+        self,
+        platform: LtiPlatform,
+        method: str,
+        url: str,
+        *,
+        scope: str,
+        json: Any = None,
+        content_type: str | None = None,
+        accept: str | None = None,
+    ) -> httpx.Response:
         _check_service_url(platform, url)
         token = await self.access_token(platform, scope)
         headers = {"authorization": f"Bearer {token}"}
@@ -228,7 +268,7 @@ class PlatformServices:
             ) from None
         if response.status_code == 401:
             self.forget_token(platform, scope)  # expired early, or revoked: a new one next
-        return _json(response, "the platform")
+        return response
 
 
 def _json(response: httpx.Response, who: str) -> Any:

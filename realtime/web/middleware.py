@@ -22,11 +22,15 @@ PAGE_POLICY = (
 )
 
 
-def framed_page_policy(ancestors: Iterable[str]) -> str:
+def framed_page_policy(ancestors: Iterable[str], form_action: str | None = None) -> str:
     """The page policy of a page an LMS frames (an LTI launch): framed only by
-    ``ancestors`` (origins), never by anyone else."""
+    ``ancestors`` (origins), never by anyone else; its forms post here, or also to
+    ``form_action`` (an origin: the platform a deep linking answer goes back to)."""
     allowed = " ".join(sorted(set(ancestors))) or "'none'"
-    return PAGE_POLICY.replace("frame-ancestors 'none'", f"frame-ancestors {allowed}")
+    policy = PAGE_POLICY.replace("frame-ancestors 'none'", f"frame-ancestors {allowed}")
+    if form_action:
+        policy = policy.replace("form-action 'self'", f"form-action 'self' {form_action}")
+    return policy
 
 
 DATA_POLICY = "default-src 'none'; frame-ancestors 'none'"

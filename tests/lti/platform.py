@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlencode
 import orjson
 from cryptography.hazmat.primitives import serialization
 from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
+from lti1p3platform.membership import Context
 from lti1p3platform.message_launch import LTIAdvantageMessageLaunchAbstract
 from lti1p3platform.oidc_login import OIDCLoginAbstract
 from lti1p3platform.registration import Registration
@@ -33,7 +34,10 @@ from lti1p3platform.request import Request as PlatformRequest
 from lti1p3platform.request import TRequest
 from lti1p3platform.response import Response as ServiceResponse
 from lti1p3platform.score import UpdateScoreStatus
-from lti1p3platform.service_connector import AssignmentsGradesService
+from lti1p3platform.service_connector import (
+    AssignmentsGradesService,
+    NamesRoleProvisioningService,
+)
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -67,6 +71,8 @@ class LaunchSpec:
     lineitem_url: str | None = None  # and this line item of the link
     memberships_url: str | None = None
     return_url: str | None = None
+    deep_linking: bool = False  # an LtiDeepLinkingRequest (an instructor adding the tool)
+    custom: dict[str, str] | None = None
 
 
 class _Config(LTI1P3PlatformConfAbstract):
@@ -164,6 +170,22 @@ class _Grades(AssignmentsGradesService):
         return UpdateScoreStatus.SUCCESS if before else UpdateScoreStatus.CREATED
 
 
+class _Roster(NamesRoleProvisioningService):
+    """The course's members, two to a page (so that the tool follows the pages)."""
+
+    def __init__(self, request: _Request, config: _Config, peer: PeerPlatform) -> None:
+        super().__init__(request, config, peer.url + "/memberships")
+        self._members = peer.members
+
+    def get_member_data_page(self, page: Any = 1, limit: Any = None, **_: Any) -> Any:
+        number = int(page)
+        content = self._members[(number - 1) * 2 : number * 2]
+        return {"content": content, "has_next": number * 2 < len(self._members), "next": None}
+
+    def get_context_by_id(self) -> Context:
+        return Context(id="course-1", label="BIO101", title="Biology 101")
+
+
 def _when(score: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(str(score["timestamp"]).replace("Z", "+00:00"))
 
@@ -212,6 +234,10 @@ class PeerPlatform:
         self.deployment_id = DEPLOYMENT_ID
         self._launches: dict[str, LaunchSpec] = {}
         self.gradebook = Gradebook()
+        # The course's members, as NRPS gives them (user_id, roles, name, email, status).
+        self.members: list[dict[str, Any]] = []
+        # The content items of each deep linking answer the platform took.
+        self.deep_links: Inbox[list[dict[str, Any]]] = Inbox()
 
     def app(self) -> Starlette:
         return Starlette(
@@ -221,6 +247,8 @@ class PeerPlatform:
                 Route("/auth", self._auth),
                 Route("/jwks", self._jwks),
                 Route("/token", self._token, methods=["POST"]),
+                Route("/deep_link_return", self._deep_link_return, methods=["POST"]),
+                Route("/memberships", self._memberships),
                 Route("/lineitems", self._lineitems, methods=["GET", "POST"]),
                 Route("/lineitems/{number}/scores", self._scores, methods=["POST"]),
             ]
@@ -276,6 +304,7 @@ class PeerPlatform:
             .set_deployment_id(self.deployment_id)
             .set_oidc_login_url(self.tool_url + "/lti/login")
             .set_launch_url(self.tool_url + "/lti/launch")
+            .set_deeplink_launch_url(self.tool_url + "/lti/launch")
             .set_tool_key_set_url(self.tool_url + "/lti/jwks")
             .set_platform_private_key(self.private_key)
             .set_platform_public_key(self.public_key)
@@ -286,7 +315,14 @@ class PeerPlatform:
         launch = _Launch(request, config)
         launch._registration = config.get_registration()
         launch.set_user_data(spec.user_id, spec.roles, spec.name, spec.email)
-        launch.set_resource_link_claim(spec.resource_link_id, title=spec.resource_link_title)
+        if spec.deep_linking:
+            launch.set_dl(
+                self.url + "/deep_link_return", title="Add", accept_types={"ltiResourceLink"}
+            )
+        else:
+            launch.set_resource_link_claim(spec.resource_link_id, title=spec.resource_link_title)
+        if spec.custom is not None:
+            launch.set_custom_parameters_claim(spec.custom)
         if spec.context_id is not None:
             launch.set_launch_context_claim(spec.context_id, context_title=spec.context_title)
         if spec.return_url is not None:
@@ -372,3 +408,32 @@ class PeerPlatform:
         config = _Config(registration=self._registration())
         config.get_registration()
         return _Grades(_Request((request, {}, body)), config, self)
+
+    async def _deep_link_return(self, request: Request) -> Response:
+        """Where the tool posts its deep linking answer: the library checks the JWT
+        (the tool's signature, by its published keys; the message type)."""
+        form = dict(parse_qsl((await request.body()).decode()))
+        config = _Config(registration=self._registration())
+        config.get_registration()
+        try:
+            items = await run_in_threadpool(config.validate_deeplinking_resp, form)
+        except Exception as refused:  # the library's refusals are of several kinds
+            return JSONResponse({"error": str(refused)}, 400)
+        self.deep_links.deliver(items)
+        return HTMLResponse("<!doctype html><title>Added</title><p>Added.</p>")
+
+    async def _memberships(self, request: Request) -> Response:
+        """NRPS: the library's page of members, with a ``Link`` to the next page."""
+        config = _Config(registration=self._registration())
+        config.get_registration()
+        service = _Roster(_Request((request, {}, None)), config, self)
+        answer = await run_in_threadpool(service.handle_get_members)
+        result = answer.result
+        headers = {}
+        page = int(request.query_params.get("page", "1"))
+        if isinstance(result, dict) and page * 2 < len(self.members):
+            headers["link"] = f'<{self.url}/memberships?page={page + 1}>; rel="next"'
+        body = orjson.dumps(result if result is not None else {"error": answer.message})
+        return Response(
+            body, status_code=answer.code, media_type=answer.media_type, headers=headers
+        )

@@ -80,11 +80,19 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "WS /ws/conversations/{c}": (
         "student", "4403", "4404", "observer", "4404", "4404", "4404", "4401",
     ),
+    "GET /api/assessments/{a}/grades": (
+        "403", "403", "403", "ok", "404", "404", "403", "401",
+    ),
+    # The tenant's assessment was not placed by an LTI launch: it has no roster (409).
+    "GET /api/assessments/{a}/roster": (
+        "403", "403", "403", "409", "404", "404", "403", "401",
+    ),
     # LTI: the key set is public; a user's token is no platform's id_token, opens no
     # login, and is never the operator's admin key.
     "GET /lti/jwks": ("ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"),
     "GET /lti/login": ("400", "400", "400", "400", "400", "400", "400", "400"),
     "POST /lti/launch": ("400", "400", "400", "400", "400", "400", "400", "400"),
+    "POST /lti/deep-link": ("400", "400", "400", "400", "400", "400", "400", "400"),
     "GET /api/admin/lti/platforms": ("401", "401", "401", "401", "401", "401", "401", "401"),
     "POST /api/admin/lti/platforms": ("401", "401", "401", "401", "401", "401", "401", "401"),
     "POST /api/admin/lti/platforms/{p}/deployments": (
@@ -205,7 +213,8 @@ async def _socket(run: Running, tenant: Tenant, token: str) -> str:
 
 
 def _lti(method: str, path: str) -> Probe:
-    """An LTI route, the identity's token sent as the bearer and as the id_token."""
+    """An LTI route, the identity's token sent as the bearer, as the id_token and as a
+    deep linking choice's context."""
 
     async def probe(run: Running, tenant: Tenant, token: str) -> str:
         async with httpx.AsyncClient(base_url=run.base_url, timeout=TIMEOUT) as client:
@@ -213,7 +222,11 @@ def _lti(method: str, path: str) -> Probe:
                 method,
                 path,
                 headers={"authorization": f"Bearer {token}"},
-                data={"id_token": token, "state": "made-up"} if method == "POST" else None,
+                data=(
+                    {"id_token": token, "state": "made-up", "context": token, "assessment": "new"}
+                    if method == "POST"
+                    else None
+                ),
             )
         return "ok" if response.status_code == 200 else str(response.status_code)
 
@@ -248,11 +261,14 @@ PROBES: dict[str, Probe] = {
         "POST", "/api/assessments/{a}/preview", _any, {"item_id": "i1", "answers": ["Paris"]}
     ),
     "WS /ws/conversations/{c}": _socket,
+    "GET /api/assessments/{a}/grades": _http("GET", "/api/assessments/{a}/grades", _any),
+    "GET /api/assessments/{a}/roster": _http("GET", "/api/assessments/{a}/roster", _any),
     "GET /lti/jwks": _http("GET", "/lti/jwks", _any),
     "GET /lti/login": _lti(
         "GET", "/lti/login?iss=lms&login_hint=s1&target_link_uri=http%3A%2F%2F127.0.0.1%2F"
     ),
     "POST /lti/launch": _lti("POST", "/lti/launch"),
+    "POST /lti/deep-link": _lti("POST", "/lti/deep-link"),
     "GET /api/admin/lti/platforms": _http("GET", "/api/admin/lti/platforms", _any),
     "POST /api/admin/lti/platforms": _http(
         "POST", "/api/admin/lti/platforms", _any, {"issuer": "https://lms.example"}

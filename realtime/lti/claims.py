@@ -70,6 +70,26 @@ class LaunchClaims:
     memberships_url: str | None
     return_url: str | None
 
+    def to_json(self) -> dict[str, Any]:
+        """The claims as JSON (to carry a checked launch across a confirmation)."""
+        shown = dataclasses.asdict(self)
+        shown["roles"] = sorted(self.roles)
+        if self.deep_linking is not None:
+            shown["deep_linking"]["accept_types"] = sorted(self.deep_linking.accept_types)
+        return shown
+
+    @classmethod
+    def from_json(cls, shown: Mapping[str, Any]) -> LaunchClaims:
+        """The claims :meth:`to_json` gave (from a token this server signed)."""
+        values = dict(shown)
+        values["roles"] = frozenset(values["roles"])
+        linking = values.get("deep_linking")
+        if linking is not None:
+            values["deep_linking"] = DeepLinking(
+                **{**linking, "accept_types": frozenset(linking["accept_types"])}
+            )
+        return cls(**values)
+
 
 def read_claims(claims: Mapping[str, Any]) -> LaunchClaims:
     """The LTI claims of a resource link launch or a deep linking request.

@@ -6,7 +6,9 @@ the ``target_link_uri`` to open, and optionally its ``client_id``, the
 keeps a new state and nonce (single use, for ``TUTORCHAT_LTI_LOGIN_SECONDS``), sets a
 cookie holding the state (``SameSite=None; Secure``, so it comes back on the launch POST
 inside the LMS's frame), and sends the browser to the platform's authorization endpoint,
-which posts the id_token to ``/lti/launch``.
+which posts the id_token to ``/lti/launch``. With a ``lti_storage_target`` the answer
+is instead a page that also keeps the state in the platform's storage frame first
+(:mod:`realtime.lti.storage`).
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from persistence.records import LtiPlatform
 from persistence.values import utcnow
 from realtime.lti.claims import LaunchRefused
 from realtime.lti.forms import parameters
+from realtime.lti.opening import frame_ancestors
 from realtime.lti.pages import error_page
 from realtime.lti.service import Lti, origin_of
+from realtime.lti.storage import login_page as storage_page
 
 __all__ = ["STATE_COOKIE_PATH", "login", "state_cookie"]
 
@@ -69,7 +73,14 @@ async def login(request: Request) -> Response:
     if params.get("lti_message_hint"):
         query["lti_message_hint"] = params["lti_message_hint"]
     separator = "&" if "?" in platform.auth_login_url else "?"
-    response = RedirectResponse(platform.auth_login_url + separator + urlencode(query), 302)
+    authorize = platform.auth_login_url + separator + urlencode(query)
+    target = params.get("lti_storage_target")
+    response: Response = RedirectResponse(authorize, 302)
+    if target:
+        ancestors = frame_ancestors(lti, platform)
+        response = storage_page(
+            platform=platform, state=state, target=target, next_url=authorize, ancestors=ancestors
+        )
     response.set_cookie(
         state_cookie(state),
         state,

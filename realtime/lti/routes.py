@@ -15,6 +15,7 @@ from realtime.lti.deep_linking import choose
 from realtime.lti.launch import launch
 from realtime.lti.login import login
 from realtime.lti.service import Lti
+from realtime.lti.storage import confirm
 from realtime.web.api import JSON
 
 __all__ = ["routes"]
@@ -39,6 +40,7 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/lti/login", login, methods=["GET", "POST"]),
         Route("/lti/launch", launch, methods=["POST"]),
+        Route("/lti/launch/confirm", confirm, methods=["POST"]),
         Route("/lti/deep-link", choose, methods=["POST"]),
         Route("/lti/jwks", key_set, methods=["GET"]),
         Mount("/lti/static", StaticFiles(directory=STATIC), name="lti"),

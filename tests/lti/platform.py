@@ -72,6 +72,7 @@ class LaunchSpec:
     memberships_url: str | None = None
     return_url: str | None = None
     deep_linking: bool = False  # an LtiDeepLinkingRequest (an instructor adding the tool)
+    storage_target: str | None = None  # the platform's storage frame, named in the login
     custom: dict[str, str] | None = None
 
 
@@ -234,6 +235,7 @@ class PeerPlatform:
         self.deployment_id = DEPLOYMENT_ID
         self._launches: dict[str, LaunchSpec] = {}
         self.gradebook = Gradebook()
+        self.storage_forgets = False
         # The course's members, as NRPS gives them (user_id, roles, name, email, status).
         self.members: list[dict[str, Any]] = []
         # The content items of each deep linking answer the platform took.
@@ -244,6 +246,7 @@ class PeerPlatform:
             routes=[
                 Route("/launch/start", self._start),
                 Route("/course", self._course),
+                Route("/storage", self._storage),
                 Route("/auth", self._auth),
                 Route("/jwks", self._jwks),
                 Route("/token", self._token, methods=["POST"]),
@@ -339,18 +342,49 @@ class PeerPlatform:
         config = _Config(registration=self._registration())
         login = _Login(request, config)
         login.set_lti_message_hint(hint=hint)
-        response: Response = login.initiate_login(spec.user_id)
-        return response
+        url = login.prepare_preflight_url(spec.user_id)
+        if spec.storage_target is not None:
+            url += "&" + urlencode({"lti_storage_target": spec.storage_target})
+        return RedirectResponse(url, 302)
 
     def _course(self, request: Request) -> Response:
-        """A course page that frames the tool, as an LMS does."""
+        """A course page that frames the tool, as an LMS does, with the platform's
+        storage frame beside it when the launch names one."""
         hint = request.query_params["hint"]
+        spec = self._launches[hint]
         source = html.escape(f"{self.url}/launch/start?{urlencode({'hint': hint})}")
+        storage = ""
+        if spec.storage_target is not None:
+            name = html.escape(spec.storage_target)
+            storage = f'<iframe name="{name}" title="storage" src="/storage" hidden></iframe>'
         return HTMLResponse(
             '<!doctype html><html lang="en"><head><title>Course</title></head><body>'
-            "<h1>Biology 101</h1>"
+            f"<h1>Biology 101</h1>{storage}"
             f'<iframe id="tool" title="Assessment" src="{source}" '
             'style="width: 100%; height: 40rem; border: 0"></iframe></body></html>'
+        )
+
+    def _storage(self, request: Request) -> Response:
+        """The platform's storage frame (1EdTech Platform Storage): keeps what a tool's
+        frame puts, by the tool's origin, and gives it back. With ``forget`` set it
+        keeps nothing (a platform that lost the state)."""
+        forget = "true" if self.storage_forgets else "false"
+        return HTMLResponse(
+            "<!doctype html><html><body><script>"
+            "var kept = {};"
+            "window.addEventListener('message', function (event) {"
+            "  var m = event.data; if (!m || typeof m !== 'object') return;"
+            "  var mine = kept[event.origin] = kept[event.origin] || {};"
+            "  if (m.subject === 'lti.put_data') {"
+            f"    if (!{forget}) mine[m.key] = m.value;"
+            "    event.source.postMessage({subject: 'lti.put_data.response',"
+            "      message_id: m.message_id, key: m.key, value: m.value}, event.origin);"
+            "  } else if (m.subject === 'lti.get_data') {"
+            "    event.source.postMessage({subject: 'lti.get_data.response',"
+            "      message_id: m.message_id, key: m.key, value: mine[m.key]}, event.origin);"
+            "  }"
+            "});"
+            "</script></body></html>"
         )
 
     def _auth(self, request: Request) -> Response:

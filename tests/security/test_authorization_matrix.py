@@ -93,6 +93,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "GET /lti/login": ("400", "400", "400", "400", "400", "400", "400", "400"),
     "POST /lti/launch": ("400", "400", "400", "400", "400", "400", "400", "400"),
     "POST /lti/deep-link": ("400", "400", "400", "400", "400", "400", "400", "400"),
+    "POST /lti/launch/confirm": ("400", "400", "400", "400", "400", "400", "400", "400"),
     "GET /api/admin/lti/platforms": ("401", "401", "401", "401", "401", "401", "401", "401"),
     "POST /api/admin/lti/platforms": ("401", "401", "401", "401", "401", "401", "401", "401"),
     "POST /api/admin/lti/platforms/{p}/deployments": (
@@ -223,7 +224,13 @@ def _lti(method: str, path: str) -> Probe:
                 path,
                 headers={"authorization": f"Bearer {token}"},
                 data=(
-                    {"id_token": token, "state": "made-up", "context": token, "assessment": "new"}
+                    {
+                        "id_token": token,
+                        "state": "made-up",
+                        "context": token,
+                        "code": token,
+                        "assessment": "new",
+                    }
                     if method == "POST"
                     else None
                 ),
@@ -269,6 +276,7 @@ PROBES: dict[str, Probe] = {
     ),
     "POST /lti/launch": _lti("POST", "/lti/launch"),
     "POST /lti/deep-link": _lti("POST", "/lti/deep-link"),
+    "POST /lti/launch/confirm": _lti("POST", "/lti/launch/confirm"),
     "GET /api/admin/lti/platforms": _http("GET", "/api/admin/lti/platforms", _any),
     "POST /api/admin/lti/platforms": _http(
         "POST", "/api/admin/lti/platforms", _any, {"issuer": "https://lms.example"}

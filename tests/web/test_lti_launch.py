@@ -10,11 +10,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from playwright.async_api import FrameLocator, Page, expect
+from playwright.async_api import FrameLocator, Page, Route, expect
 
 from realtime.settings import Settings
 from tests.limits import TIMEOUT
 from tests.lti.platform import INSTRUCTOR, LaunchSpec, PeerPlatform
+from tests.lti.test_grades_e2e import set_up
 from tests.realtime.harness import Running, running
 from tests.realtime.test_session_e2e import FILL_BLANK
 from tests.servers import serve
@@ -113,3 +114,47 @@ async def test_a_launch_page_is_framed_only_by_its_platform(
     await expect(page.frame_locator("#tool").get_by_role("heading")).to_be_visible(timeout=WAIT_MS)
     (policy,) = responses
     assert f"frame-ancestors {platform.url}" in policy
+
+
+async def _without_cookies(page: Page, platform: PeerPlatform) -> None:
+    """The browser keeps no cookie of the tool's, as in an LMS frame whose browser
+    blocks third-party cookies: the jar is emptied as the login goes on to the
+    platform's authorization endpoint, before the launch is posted."""
+
+    async def forget(route: Route) -> None:
+        await page.context.clear_cookies()
+        await route.continue_()
+
+    await page.route(platform.url + "/auth?*", forget)
+
+
+async def test_without_cookies_the_platforms_storage_proves_the_browser(
+    page: Page, tool: Running, platform: PeerPlatform
+) -> None:
+    """The login keeps the state in the platform's storage frame; the launch, with no
+    cookie, reads it back there and opens the learner's conversation."""
+    await set_up(tool, platform)
+    await _without_cookies(page, platform)
+    confirmed: list[str] = []
+    page.on("request", lambda r: confirmed.append(r.url) if "/confirm" in r.url else None)
+    await page.goto(course_page(platform, LaunchSpec(storage_target="lti_storage")))
+    frame = page.frame_locator("#tool")
+    await expect(frame.locator(".tc-assistant[data-state=complete]")).to_have_count(
+        1, timeout=WAIT_MS
+    )
+    await expect(frame.locator(".tc-status")).to_have_text("Connected", timeout=WAIT_MS)
+    assert confirmed == [tool.base_url + "/lti/launch/confirm"]
+
+
+async def test_without_cookies_or_the_state_in_storage_the_launch_stops(
+    page: Page, tool: Running, platform: PeerPlatform
+) -> None:
+    await set_up(tool, platform)
+    await _without_cookies(page, platform)
+    platform.storage_forgets = True
+    await page.goto(course_page(platform, LaunchSpec(storage_target="lti_storage")))
+    frame = page.frame_locator("#tool")
+    await expect(frame.get_by_role("alert")).to_contain_text(
+        "could not show that it began this launch", timeout=WAIT_MS
+    )
+    await expect(frame.locator(".tc-assistant")).to_have_count(0)

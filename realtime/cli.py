@@ -19,7 +19,7 @@ from persistence import migrate
 from persistence.database import Database, database_url_from_env
 from realtime.app import create_app
 from realtime.auth import INSTRUCTOR, LEARNER, mint
-from realtime.keys import demo_secret
+from realtime.keys import demo_secret, minting_secret
 from realtime.loadtest import LoadConfig, format_report, run_loadtest, write_json
 from realtime.logs import configure_logging
 from realtime.lti.commands import add_lti_commands
@@ -132,7 +132,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
-    secret = _minting_secret()
+    secret = minting_secret()
     if secret is None:
         return 2
     token = mint(
@@ -172,7 +172,7 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _loadtest(args: argparse.Namespace) -> int:
-    secret = args.secret or _minting_secret()
+    secret = args.secret or minting_secret()
     if secret is None:
         return 2
     config = LoadConfig(
@@ -192,18 +192,3 @@ def _loadtest(args: argparse.Namespace) -> int:
     if args.json:
         write_json(report, args.json)
     return 0
-
-
-def _minting_secret() -> str | None:
-    """The secret to sign with: TUTORCHAT_SECRET's first, else the demo server's beside
-    its database; None (said on stderr) if there is neither."""
-    settings = Settings.from_env()
-    if settings.secrets:
-        return settings.signing_secret
-    secret = demo_secret(settings.database_url, create=False)
-    if secret is None:
-        sys.stderr.write(
-            "tutorchat: TUTORCHAT_SECRET is not set, and no demo server has made a secret "
-            "beside the database\n"
-        )
-    return secret

@@ -15,11 +15,12 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import sys
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from realtime.settings import ConfigError
+from realtime.settings import ConfigError, Settings
 
 __all__ = [
     "DEMO_SECRET_FILE",
@@ -28,6 +29,7 @@ __all__ = [
     "check_admin_key",
     "check_secrets",
     "demo_secret",
+    "minting_secret",
 ]
 
 logger = logging.getLogger(__name__)
@@ -100,4 +102,19 @@ def demo_secret(database_url: str, *, create: bool) -> str | None:
     with os.fdopen(descriptor, "w") as handle:
         handle.write(secret + "\n")
     logger.warning("demo mode: made a random token secret, kept in %s", path)
+    return secret
+
+
+def minting_secret() -> str | None:
+    """The secret to sign with: TUTORCHAT_SECRET's first, else the demo server's beside
+    its database; None (said on stderr) if there is neither."""
+    settings = Settings.from_env()
+    if settings.secrets:
+        return settings.signing_secret
+    secret = demo_secret(settings.database_url, create=False)
+    if secret is None:
+        sys.stderr.write(
+            "tutorchat: TUTORCHAT_SECRET is not set, and no demo server has made a secret "
+            "beside the database\n"
+        )
     return secret

@@ -70,7 +70,7 @@ async def _tutorchat(database_url: str, *args: str) -> tuple[int, str, str]:
     child = await asyncio.create_subprocess_exec(
         str(TUTORCHAT),
         *args,
-        env=os.environ | {"DATABASE_URL": database_url},
+        env=os.environ | {"DATABASE_URL": database_url, "TUTORCHAT_SECRET": "s" * 40},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -103,6 +103,11 @@ async def test_lti_commands_register_list_and_rotate(database_url: str) -> None:
     assert shown["deployment_ids"] == ["1", "2"]
     status, out, err = await _tutorchat(database_url, "lti", "rotate-key")
     assert status == 0 and json.loads(out)["kid"]
+    status, out, err = await _tutorchat(
+        database_url, "lti", "registration-url", "--url", "https://tutor.example.edu"
+    )
+    assert status == 0, err
+    assert out.startswith("https://tutor.example.edu/lti/register?code=")
 
 
 async def test_lti_commands_say_what_is_wrong(database_url: str) -> None:

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from persistence.errors import NotFound
+from realtime.lti.dynamic_registration import REGISTRATION_LIFETIME, registration_url
 from realtime.lti.registry import (
     InvalidRegistration,
     Registration,
@@ -102,6 +103,12 @@ async def rotate_key(request: Request, lti: Lti) -> Response:
     return JSON({"kid": key.kid, "created_at": key.created_at.isoformat()}, status_code=201)
 
 
+async def new_registration(request: Request, lti: Lti) -> Response:
+    """A dynamic registration link, for a platform's administrator to give the LMS."""
+    url = registration_url(lti.settings.signing_secret, lti.base_url(request))
+    return JSON({"url": url, "expires_in": int(REGISTRATION_LIFETIME.total_seconds())}, 201)
+
+
 routes = [
     Route("/api/admin/lti/platforms", operator(list_platforms), methods=["GET"]),
     Route("/api/admin/lti/platforms", operator(register_platform), methods=["POST"]),
@@ -112,4 +119,5 @@ routes = [
     ),
     Route("/api/admin/lti/platforms/{platform_id}", operator(remove_platform), methods=["DELETE"]),
     Route("/api/admin/lti/keys", operator(rotate_key), methods=["POST"]),
+    Route("/api/admin/lti/registrations", operator(new_registration), methods=["POST"]),
 ]

@@ -8,13 +8,17 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from persistence.database import database_url_from_env
 from persistence.errors import NotFound
 from persistence.store import Store, open_store
+from realtime.keys import minting_secret
+from realtime.lti.dynamic_registration import registration_url
 from realtime.lti.registry import InvalidRegistration, Registration, described, register
 from realtime.lti.signing import rotate
+from realtime.settings import Settings
 
 __all__ = ["add_lti_commands"]
 
@@ -54,11 +58,33 @@ def add_lti_commands(commands: Any) -> None:
     remove.add_argument("platform", help="the platform id")
     remove.set_defaults(action=_remove)
 
+    link = actions.add_parser(
+        "registration-url",
+        help="a link a platform's administrator gives the LMS (LTI Dynamic Registration)",
+    )
+    link.add_argument(
+        "--url", default=None, help="the server's public address (default: $TUTORCHAT_PUBLIC_URL)"
+    )
+    link.add_argument("--hours", type=float, default=24.0, help="validity (default: 24)")
+    link.set_defaults(run=_registration_url)
+
     keys = actions.add_parser(
         "rotate-key", help="make a new signing key; the old one stays published for a day"
     )
     keys.set_defaults(action=_rotate_key)
     lti.set_defaults(run=_run)
+
+
+def _registration_url(args: argparse.Namespace) -> int:
+    base = args.url or Settings.from_env().public_url
+    if not base:
+        sys.stderr.write("tutorchat lti: give --url (or set TUTORCHAT_PUBLIC_URL)\n")
+        return 2
+    secret = minting_secret()
+    if secret is None:
+        return 2
+    print(registration_url(secret, base, lifetime=timedelta(hours=args.hours)))
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:

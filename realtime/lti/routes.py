@@ -12,6 +12,7 @@ from starlette.staticfiles import StaticFiles
 
 from realtime.lti import admin
 from realtime.lti.deep_linking import choose
+from realtime.lti.dynamic_registration import register_platform
 from realtime.lti.launch import launch
 from realtime.lti.login import login
 from realtime.lti.service import Lti
@@ -43,6 +44,7 @@ def routes() -> list[BaseRoute]:
         Route("/lti/launch/confirm", confirm, methods=["POST"]),
         Route("/lti/deep-link", choose, methods=["POST"]),
         Route("/lti/jwks", key_set, methods=["GET"]),
+        Route("/lti/register", register_platform, methods=["GET"]),
         Mount("/lti/static", StaticFiles(directory=STATIC), name="lti"),
         *admin.routes,
     ]

@@ -236,6 +236,9 @@ class PeerPlatform:
         self._launches: dict[str, LaunchSpec] = {}
         self.gradebook = Gradebook()
         self.storage_forgets = False
+        # Dynamic registration: the token the LMS hands the tool, what the tool sent.
+        self.registration_token = "registration-" + secrets.token_urlsafe(8)
+        self.registrations: list[dict[str, Any]] = []
         # The course's members, as NRPS gives them (user_id, roles, name, email, status).
         self.members: list[dict[str, Any]] = []
         # The content items of each deep linking answer the platform took.
@@ -252,6 +255,8 @@ class PeerPlatform:
                 Route("/token", self._token, methods=["POST"]),
                 Route("/deep_link_return", self._deep_link_return, methods=["POST"]),
                 Route("/memberships", self._memberships),
+                Route("/.well-known/openid-configuration", self._openid_configuration),
+                Route("/register", self._register, methods=["POST"]),
                 Route("/lineitems", self._lineitems, methods=["GET", "POST"]),
                 Route("/lineitems/{number}/scores", self._scores, methods=["POST"]),
             ]
@@ -470,4 +475,36 @@ class PeerPlatform:
         body = orjson.dumps(result if result is not None else {"error": answer.message})
         return Response(
             body, status_code=answer.code, media_type=answer.media_type, headers=headers
+        )
+
+    def _openid_configuration(self, request: Request) -> Response:
+        """The platform's OpenID configuration, as LTI Dynamic Registration reads it."""
+        return JSONResponse(
+            {
+                "issuer": self.url,
+                "authorization_endpoint": self.url + "/auth",
+                "token_endpoint": self.url + "/token",
+                "jwks_uri": self.url + "/jwks",
+                "registration_endpoint": self.url + "/register",
+                "https://purl.imsglobal.org/spec/lti-platform-configuration": {
+                    "product_family_code": "lti1p3platform",
+                    "version": "0.1",
+                },
+            }
+        )
+
+    async def _register(self, request: Request) -> Response:
+        """The registration endpoint: takes the tool's registration (with the token it
+        was handed) and answers its client id and deployment."""
+        if request.headers.get("authorization") != f"Bearer {self.registration_token}":
+            return JSONResponse({"error": "invalid_token"}, 401)
+        self.registrations.append(orjson.loads(await request.body()))
+        return JSONResponse(
+            {
+                "client_id": self.client_id,
+                "https://purl.imsglobal.org/spec/lti-tool-configuration": {
+                    "deployment_id": self.deployment_id
+                },
+            },
+            201,
         )

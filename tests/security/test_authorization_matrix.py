@@ -103,6 +103,10 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         "401", "401", "401", "401", "401", "401", "401", "401",
     ),
     "POST /api/admin/lti/keys": ("401", "401", "401", "401", "401", "401", "401", "401"),
+    "POST /api/admin/lti/registrations": (
+        "401", "401", "401", "401", "401", "401", "401", "401",
+    ),
+    "GET /lti/register": ("400", "400", "400", "400", "400", "400", "400", "400"),
 }  # fmt: skip
 
 SOURCE = "Paris is the capital of **France**. Water boils at **100** degrees."
@@ -286,6 +290,8 @@ PROBES: dict[str, Probe] = {
     ),
     "DELETE /api/admin/lti/platforms/{p}": _http("DELETE", "/api/admin/lti/platforms/lms", _any),
     "POST /api/admin/lti/keys": _http("POST", "/api/admin/lti/keys", _any),
+    "POST /api/admin/lti/registrations": _http("POST", "/api/admin/lti/registrations", _any),
+    "GET /lti/register": _lti("GET", "/lti/register?openid_configuration=http://127.0.0.1:9/"),
 }
 
 

@@ -27,7 +27,8 @@ item before the tutor explains and moves on, default 2; for flashcards, how many
 a missed card is shown in a session); ``retry_rounds`` (under ``mastery``, how many
 times an item missed that way comes back later, default 1); ``min_words`` (chat: fewer
 words than this is not a substantive answer, default 3); ``llm`` (chat only: see
-:class:`LLMChoice`).
+:class:`LLMChoice`); ``grade_each_turn`` (placed from an LMS: send the score to the
+gradebook after every graded turn, marked in progress, not only at completion).
 """
 
 from __future__ import annotations
@@ -141,6 +142,7 @@ class AssessmentSpec:
     retry_rounds: int = 1
     min_words: int = 3
     llm: LLMChoice | None = None
+    grade_each_turn: bool = False
 
     @classmethod
     def from_config(
@@ -188,6 +190,7 @@ class AssessmentSpec:
             retry_rounds=_count(ai_config, "retry_rounds", 1, low=0),
             min_words=_count(ai_config, "min_words", 3, low=1),
             llm=None if llm is None else _llm(_object(llm, "llm"), "ai_config.llm"),
+            grade_each_turn=_flag(ai_config, "grade_each_turn"),
         )
 
 
@@ -351,6 +354,13 @@ def _texts(
     if not all(isinstance(v, str) and v.strip() for v in values):
         raise InvalidConfig(f"ai_config.{where}.{key}: must be a list of non-empty strings")
     return tuple(values)
+
+
+def _flag(ai_config: Mapping[str, Any], key: str) -> bool:
+    value = ai_config.get(key, False)
+    if not isinstance(value, bool):
+        raise InvalidConfig(f"ai_config.{key}: must be true or false")
+    return value
 
 
 def _optional_flag(raw: Mapping[str, Any], key: str, where: str) -> bool | None:

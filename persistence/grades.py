@@ -33,6 +33,7 @@ async def enqueue_grade(
     score_given: float,
     comment: str | None,
     now: datetime,
+    activity_progress: str = "Completed",
 ) -> None:
     """Put a completed conversation's score in the outbox, inside the caller's
     transaction: only when a launch recorded its resource link (an LTI placement) with
@@ -75,7 +76,7 @@ async def enqueue_grade(
             resource_link_id=row.resource_link_id,
             score_given=score_given,
             score_maximum=100.0,
-            activity_progress="Completed",
+            activity_progress=activity_progress,
             grading_progress="FullyGraded",
             comment=comment,
             scored_at=now,
@@ -92,6 +93,21 @@ class GradeOutbox:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    async def enqueue_interim(
+        self, conversation_id: str, *, score_given: float, comment: str | None
+    ) -> None:
+        """Put the score of an attempt still in progress in the outbox (an assessment
+        that sends a score after every graded turn)."""
+        async with self._db.write() as conn:
+            await enqueue_grade(
+                conn,
+                conversation_id=conversation_id,
+                score_given=score_given,
+                comment=comment,
+                now=utcnow(),
+                activity_progress="InProgress",
+            )
 
     async def claim(self, *, limit: int, lease: timedelta) -> list[GradeEntry]:
         """Lease up to ``limit`` pending rows that are due and leased by no one."""

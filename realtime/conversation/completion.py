@@ -74,6 +74,18 @@ class Completion:
             )
         )
 
+    async def interim(self, session: Session) -> None:
+        """For an assessment that sends its score after every graded turn, put the score
+        so far in the grade outbox (for an LTI placement: nothing otherwise)."""
+        if not session.spec.grade_each_turn or self._standing.status != "active":
+            return
+        score = grading.score(session)
+        await self._store.grades.enqueue_interim(
+            self._conversation.id,
+            score_given=score.mastery_score,
+            comment=f"in progress: {gradebook_comment(score, self._config)}",
+        )
+
     async def complete(self, session: Session) -> None:
         """Store the attempt's final score and the student's progress, then publish
         ``completed``; nothing if the conversation has ended already."""

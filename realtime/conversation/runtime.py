@@ -297,6 +297,7 @@ class ConversationRuntime(Intake):
         )
         if grades is not None:
             self.completion.progress(self.session)
+            await self.completion.interim(self.session)
         self.transcript.append(message)
         self.opened.set()
         await self.streamer.stream(message, reply.chunks, started=started)

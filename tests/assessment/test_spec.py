@@ -30,6 +30,7 @@ def test_a_fill_blank_config_parses_with_defaults() -> None:
         FillBlankItem(id="i1", text="2 + 2 = ___", answers=("4",), hint="count", reject=("5",)),
     )
     assert (spec.max_attempts, spec.retry_rounds, spec.min_words, spec.llm) == (2, 1, 3, None)
+    assert spec.grade_each_turn is False
 
 
 def test_chat_key_points_take_strings_or_phrasings() -> None:
@@ -159,6 +160,12 @@ def test_approved_generated_items_follow_the_configured_ones() -> None:
                 "llm": {"provider": "p", "model": "m", "temperature": 3},
             },
             "ai_config.llm.temperature: must be a number",
+        ),
+        (
+            "fill_blank",
+            "mastery",
+            {"items": [ITEM], "grade_each_turn": "yes"},
+            "ai_config.grade_each_turn: must be true or false",
         ),
     ],
 )

@@ -38,7 +38,9 @@ class Link:
         return shown
 
 
-async def set_up(tool: Endpoint, platform: PeerPlatform, link: str = "link-1") -> Link:
+async def set_up(
+    tool: Endpoint, platform: PeerPlatform, link: str = "link-1", **options: Any
+) -> Link:
     """The instructor's launch, and the link's assessment saved through the API."""
     page = await launch(
         tool.base_url,
@@ -56,7 +58,7 @@ async def set_up(tool: Endpoint, platform: PeerPlatform, link: str = "link-1") -
             "resource_link_id": link,
             "assessment_type": "fill_blank",
             "grading_schema": "mastery",
-            "ai_config": FILL_BLANK,
+            "ai_config": {**FILL_BLANK, **options},
         },
     )
     assert saved.status_code == 200, saved.text
@@ -184,3 +186,28 @@ async def test_a_process_killed_mid_send_has_the_score_sent_by_the_next(
                 (score,) = await platform.gradebook.taken.until(1)
     assert (score["userId"], score["scoreGiven"]) == ("student-1", 100)
     assert len(platform.gradebook.taken.events) == 1
+
+
+async def test_an_assessment_that_says_so_sends_a_score_after_every_graded_turn(
+    tool: Running, platform: PeerPlatform
+) -> None:
+    await set_up(tool, platform, grade_each_turn=True)
+    page = await launch(tool.base_url, platform, LaunchSpec(grades=True))
+    data = launch_data(page.text)
+    client = await Client.connect(tool, data["conversationId"], data["token"])
+    await client.until(of_type("welcome"))
+    await client.send({"type": "send", "client_msg_id": "t1", "content": "Paris"})
+    (first,) = await platform.gradebook.taken.until(1)  # half done, in progress
+    assert (first["activityProgress"], first["scoreGiven"]) == ("InProgress", 50)
+    assert first["comment"].startswith("in progress: 50% under mastery")
+    await client.send({"type": "send", "client_msg_id": "t2", "content": "4"})
+    await client.until(of_type("completed"))
+    await client.close()
+    # The score after the last turn (in progress) may be superseded by the completion's
+    # before it goes; the completion's arrives, and after every older one.
+    taken = platform.gradebook.taken.events
+    while taken[-1]["activityProgress"] != "Completed":
+        taken = await platform.gradebook.taken.until(len(taken) + 1)
+    assert (taken[-1]["scoreGiven"], taken[-1]["gradingProgress"]) == (100, "FullyGraded")
+    stamps = [score["timestamp"] for score in taken]
+    assert stamps == sorted(stamps)

@@ -63,7 +63,8 @@ async def test_an_instructor_sets_up_the_link_and_a_learner_completes_it_in_the_
     page.on(
         "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
     )
-    await page.goto(course_page(platform, LaunchSpec(user_id="teacher-1", roles=[INSTRUCTOR])))
+    teacher = LaunchSpec(user_id="teacher-1", roles=[INSTRUCTOR], grades=True)
+    await page.goto(course_page(platform, teacher))
     frame = page.frame_locator("#tool")
     await expect(frame.get_by_role("heading", name="Set up this assessment")).to_be_visible(
         timeout=WAIT_MS
@@ -83,7 +84,7 @@ async def test_an_instructor_sets_up_the_link_and_a_learner_completes_it_in_the_
     )
     await page.screenshot(path="test-results/lti-instructor-launch.png")
 
-    await page.goto(course_page(platform, LaunchSpec()))
+    await page.goto(course_page(platform, LaunchSpec(grades=True)))
     frame = page.frame_locator("#tool")
     await expect(frame.get_by_role("heading", name="Week 1")).to_be_visible(timeout=WAIT_MS)
     replies = frame.locator(".tc-assistant[data-state=complete]")
@@ -95,6 +96,12 @@ async def test_an_instructor_sets_up_the_link_and_a_learner_completes_it_in_the_
         "Assessment complete. Score: 100% (passed)", timeout=WAIT_MS
     )
     await page.screenshot(path="test-results/lti-learner-launch.png")
+    (score,) = await platform.gradebook.taken.until(1)  # in the platform's gradebook
+    assert (score["userId"], score["scoreGiven"]) == ("student-1", 100)
+
+    # The instructor, back on the link, sees the score sent.
+    await page.goto(course_page(platform, teacher))
+    await expect(frame.locator(".lti-grades")).to_contain_text("1 sent", timeout=WAIT_MS)
     assert violations == []
 
 

@@ -51,6 +51,23 @@
   actions.appendChild(status);
   root.appendChild(actions);
 
+  if (launch.assessment) {
+    var grades = element("p", { class: "lti-grades", role: "status" }, "Grades: reading…");
+    root.insertBefore(grades, root.children[1]);
+    fetch(launch.url + "/api/assessments/" + encodeURIComponent(launch.assessment.id) + "/grades", {
+      headers: { Authorization: "Bearer " + launch.token },
+    }).then(function (response) { return response.json(); }).then(function (body) {
+      var counts = body.counts || {};
+      var parts = [];
+      [["sent", "sent"], ["pending", "waiting"], ["failed", "failed"]].forEach(function (pair) {
+        if (counts[pair[0]]) parts.push(counts[pair[0]] + " " + pair[1]);
+      });
+      var failed = (body.grades || []).filter(function (g) { return g.status === "failed" || g.last_error; })[0];
+      grades.textContent = "Scores to the gradebook: " + (parts.join(", ") || "none yet") +
+        (failed && failed.last_error ? ". Last problem: " + failed.last_error : "");
+    }).catch(function () { grades.textContent = "Scores to the gradebook: could not be read."; });
+  }
+
   function say(text, kind) {
     status.textContent = text;
     status.className = "lti-status " + (kind || "");

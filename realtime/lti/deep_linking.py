@@ -15,16 +15,16 @@ from __future__ import annotations
 import html
 import secrets
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-import jwt
 from starlette.requests import Request
 from starlette.responses import Response
 
 from persistence.errors import NotFound
 from persistence.records import AssessmentConfig, LtiPlatform, Tenant
 from realtime.auth import INSTRUCTOR
+from realtime.lti import own_tokens
 from realtime.lti.claims import LTI, LaunchClaims, LaunchRefused
 from realtime.lti.forms import parameters
 from realtime.lti.pages import error_page, framed
@@ -51,10 +51,11 @@ def picker_page(
     if INSTRUCTOR not in claims.roles:
         return error_page("only an instructor of the course adds assessments", ancestors=ancestors)
     assert claims.deep_linking is not None
-    context = jwt.encode(
+    context = own_tokens.issue(
+        lti.settings.signing_secret,
+        CONTEXT_AUDIENCE,
+        CONTEXT_LIFETIME,
         {
-            "aud": CONTEXT_AUDIENCE,
-            "exp": datetime.now(UTC) + CONTEXT_LIFETIME,
             "platform": platform.id,
             "deployment": claims.deployment_id,
             "course": claims.course_id,
@@ -62,8 +63,6 @@ def picker_page(
             "return_url": claims.deep_linking.return_url,
             "data": claims.deep_linking.data,
         },
-        lti.settings.signing_secret,
-        algorithm="HS256",
     )
     rows = "".join(
         _choice(
@@ -167,17 +166,13 @@ async def place(
 
 
 def _context(lti: Lti, token: str) -> dict[str, Any]:
-    try:
-        context: dict[str, Any] = jwt.decode(
-            token, lti.settings.signing_secret, algorithms=["HS256"], audience=CONTEXT_AUDIENCE
-        )
-    except jwt.ExpiredSignatureError:
-        raise LaunchRefused(
-            "the choice took too long: add the assessment again from the LMS"
-        ) from None
-    except jwt.InvalidTokenError:
-        raise LaunchRefused("the choice did not come from this tool's page") from None
-    return context
+    return own_tokens.read(
+        lti.settings.signing_secret,
+        CONTEXT_AUDIENCE,
+        token,
+        expired="the choice took too long: add the assessment again from the LMS",
+        foreign="the choice did not come from this tool's page",
+    )
 
 
 def _title(config: AssessmentConfig) -> str:

@@ -19,16 +19,16 @@ the loopback interface, for a platform on the same machine).
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from ipaddress import ip_address
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx
-import jwt
 from starlette.requests import Request
 from starlette.responses import Response
 
+from realtime.lti import own_tokens
 from realtime.lti.claims import LaunchRefused
 from realtime.lti.forms import parameters
 from realtime.lti.pages import error_page, framed
@@ -50,11 +50,7 @@ def registration_url(
     secret: str, base_url: str, *, lifetime: timedelta = REGISTRATION_LIFETIME
 ) -> str:
     """A registration URL for one platform's administrator, valid for ``lifetime``."""
-    code = jwt.encode(
-        {"aud": REGISTRATION_AUDIENCE, "exp": datetime.now(UTC) + lifetime},
-        secret,
-        algorithm="HS256",
-    )
+    code = own_tokens.issue(secret, REGISTRATION_AUDIENCE, lifetime, {})
     return f"{base_url.rstrip('/')}/lti/register?{urlencode({'code': code})}"
 
 
@@ -99,16 +95,13 @@ async def register_platform(request: Request) -> Response:
 
 
 def _check_code(lti: Lti, code: str) -> None:
-    try:
-        jwt.decode(
-            code, lti.settings.signing_secret, algorithms=["HS256"], audience=REGISTRATION_AUDIENCE
-        )
-    except jwt.ExpiredSignatureError:
-        raise LaunchRefused(
-            "this registration link has expired: ask the operator for a new one"
-        ) from None
-    except jwt.InvalidTokenError:
-        raise LaunchRefused("this is not a registration link of this tool's operator") from None
+    own_tokens.read(
+        lti.settings.signing_secret,
+        REGISTRATION_AUDIENCE,
+        code,
+        expired="this registration link has expired: ask the operator for a new one",
+        foreign="this is not a registration link of this tool's operator",
+    )
 
 
 def _check_url(url: str, name: str) -> None:

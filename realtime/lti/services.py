@@ -221,21 +221,9 @@ class PlatformServices:
     def forget_token(self, platform: LtiPlatform, scope: str) -> None:
         self._tokens.pop((platform.id, scope), None)
 
-    async def _call(
-        self,
-        platform: LtiPlatform,
-        method: str,
-        url: str,
-        *,
-        scope: str,
-        json: Any = None,
-        content_type: str | None = None,
-        accept: str | None = None,
-    ) -> Any:
-        response = await self._request(
-            platform, method, url, scope=scope, json=json, content_type=content_type, accept=accept
-        )
-        return _json(response, "the platform")
+    async def _call(self, platform: LtiPlatform, method: str, url: str, **how: Any) -> Any:
+        """A service's JSON answer (as :meth:`_request` takes ``how``)."""
+        return _json(await self._request(platform, method, url, **how), "the platform")
 
     async def _request(
         self,

@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
-import jwt
 from starlette.requests import Request
 from starlette.responses import Response
 
 from persistence.errors import NotFound
 from persistence.records import LtiPlatform
+from realtime.lti import own_tokens
 from realtime.lti.claims import LaunchClaims, LaunchRefused
 from realtime.lti.forms import parameters
 from realtime.lti.opening import frame_ancestors, proceed
@@ -45,20 +44,7 @@ def login_page(
     *, platform: LtiPlatform, state: str, target: str, next_url: str, ancestors: set[str]
 ) -> Response:
     """The login's answer when the platform offers its storage: put the state, go on."""
-    return launch_page(
-        title="Opening…",
-        heading="Opening…",
-        script="storage.js",
-        ancestors=ancestors,
-        data={
-            "mode": "put",
-            "target": target,
-            "origin": origin_of(platform.auth_login_url),
-            "key": KEY_PREFIX + state,
-            "value": state,
-            "next": next_url,
-        },
-    )
+    return _storage_page(platform, state, target, ancestors, mode="put", value=state, next=next_url)
 
 
 def check_page(
@@ -71,29 +57,30 @@ def check_page(
 ) -> Response:
     """The launch's answer to a browser without the cookie: read the state back from
     the platform's storage, and confirm if it is this launch's."""
-    code = jwt.encode(
-        {
-            "aud": CONFIRM_AUDIENCE,
-            "exp": datetime.now(UTC) + CONFIRM_LIFETIME,
-            "platform": platform.id,
-            "state": _digest(state),
-            "claims": claims.to_json(),
-        },
+    code = own_tokens.issue(
         lti.settings.signing_secret,
-        algorithm="HS256",
+        CONFIRM_AUDIENCE,
+        CONFIRM_LIFETIME,
+        {"platform": platform.id, "state": _digest(state), "claims": claims.to_json()},
     )
+    return _storage_page(platform, state, target, ancestors, mode="get", expected=state, code=code)
+
+
+def _storage_page(
+    platform: LtiPlatform, state: str, target: str, ancestors: set[str], **data: str
+) -> Response:
+    """The page of ``storage.js``: it talks to the ``target`` frame of the platform, at
+    the origin of its authorization endpoint only, about this login's key."""
     return launch_page(
         title="Opening…",
         heading="Opening…",
         script="storage.js",
         ancestors=ancestors,
         data={
-            "mode": "get",
             "target": target,
             "origin": origin_of(platform.auth_login_url),
             "key": KEY_PREFIX + state,
-            "expected": state,
-            "code": code,
+            **data,
         },
     )
 
@@ -105,17 +92,13 @@ async def confirm(request: Request) -> Response:
         if not _from_own_page(request, lti):
             raise LaunchRefused("the confirmation did not come from this tool's page")
         params = await parameters(request)
-        try:
-            signed: dict[str, Any] = jwt.decode(
-                params.get("code", ""),
-                lti.settings.signing_secret,
-                algorithms=["HS256"],
-                audience=CONFIRM_AUDIENCE,
-            )
-        except jwt.ExpiredSignatureError:
-            raise LaunchRefused("the launch took too long to confirm") from None
-        except jwt.InvalidTokenError:
-            raise LaunchRefused("the confirmation is not this tool's") from None
+        signed = own_tokens.read(
+            lti.settings.signing_secret,
+            CONFIRM_AUDIENCE,
+            params.get("code", ""),
+            expired="the launch took too long to confirm",
+            foreign="the confirmation is not this tool's",
+        )
         if not hmac.compare_digest(_digest(params.get("state", "")), signed["state"]):
             raise LaunchRefused("the platform's storage does not hold this launch's state")
         platform = await lti.store.platforms.get(signed["platform"])

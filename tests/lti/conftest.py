@@ -6,19 +6,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 from starlette.applications import Starlette
 
 from persistence.records import GradeEntry
 from realtime.lti.service import Lti
 from realtime.settings import Settings
-from tests.limits import TIMEOUT
-from tests.lti.platform import PeerPlatform
+from tests.lti.platform import PeerPlatform, registered
 from tests.realtime.conftest import run, settings
 from tests.realtime.harness import Running, running
 from tests.realtime.inbox import Inbox
-from tests.servers import serve
 
 __all__ = ["ADMIN_KEY", "lti_settings", "platform", "run", "settings", "settled", "tool"]
 
@@ -50,14 +47,5 @@ async def tool(lti_settings: Settings) -> AsyncIterator[Running]:
 @pytest.fixture
 async def platform(tool: Running) -> AsyncIterator[PeerPlatform]:
     """The platform, running and registered with the tool."""
-    peer = PeerPlatform(tool.base_url)
-    async with serve(peer.app()) as url:
-        peer.url = url
-        async with httpx.AsyncClient(base_url=tool.base_url, timeout=TIMEOUT) as client:
-            response = await client.post(
-                "/api/admin/lti/platforms",
-                json=peer.registration_body,
-                headers={"authorization": f"Bearer {ADMIN_KEY}"},
-            )
-        assert response.status_code == 201, response.text
+    async with registered(tool.base_url, ADMIN_KEY) as peer:
         yield peer

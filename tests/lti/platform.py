@@ -16,13 +16,16 @@ gradebook. A test can take the score service down (503) or make it throttle (429
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import html
 import secrets
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import httpx
 import orjson
 from cryptography.hazmat.primitives import serialization
 from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
@@ -45,9 +48,11 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from realtime.lti.signing import new_key
+from tests.limits import TIMEOUT
 from tests.realtime.inbox import Inbox
+from tests.servers import serve
 
-__all__ = ["INSTRUCTOR", "LEARNER", "LaunchSpec", "PeerPlatform"]
+__all__ = ["INSTRUCTOR", "LEARNER", "LaunchSpec", "PeerPlatform", "registered"]
 
 LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
 INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
@@ -508,3 +513,20 @@ class PeerPlatform:
             },
             201,
         )
+
+
+@contextlib.asynccontextmanager
+async def registered(tool_url: str, admin_key: str) -> AsyncIterator[PeerPlatform]:
+    """A platform running on a free port, registered with the tool at ``tool_url``
+    through the operator's admin API, until the block ends."""
+    peer = PeerPlatform(tool_url)
+    async with serve(peer.app()) as url:
+        peer.url = url
+        async with httpx.AsyncClient(base_url=tool_url, timeout=TIMEOUT) as client:
+            response = await client.post(
+                "/api/admin/lti/platforms",
+                json=peer.registration_body,
+                headers={"authorization": f"Bearer {admin_key}"},
+            )
+        assert response.status_code == 201, response.text
+        yield peer

@@ -7,18 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
-from tests.limits import TIMEOUT
 from tests.lti.conftest import ADMIN_KEY, settled
 from tests.lti.flow import launch
-from tests.lti.platform import INSTRUCTOR, LaunchSpec, PeerPlatform
+from tests.lti.platform import INSTRUCTOR, LaunchSpec, PeerPlatform, registered
 from tests.lti.test_launch_e2e import launch_data
 from tests.processes import ServerProcess, started
 from tests.realtime.harness import Client, Endpoint, Running, api, of_type
 from tests.realtime.test_cluster_e2e import SECRET, Node
 from tests.realtime.test_session_e2e import FILL_BLANK
-from tests.servers import serve
 
 
 @dataclass
@@ -163,16 +159,7 @@ async def test_a_process_killed_mid_send_has_the_score_sent_by_the_next(
     first = ServerProcess(env)
     async with started(first):
         node = Node(first)
-        platform = PeerPlatform(node.base_url)
-        async with serve(platform.app()) as url:
-            platform.url = url
-            async with httpx.AsyncClient(timeout=TIMEOUT) as client:
-                registered = await client.post(
-                    node.base_url + "/api/admin/lti/platforms",
-                    json=platform.registration_body,
-                    headers={"authorization": f"Bearer {ADMIN_KEY}"},
-                )
-            assert registered.status_code == 201, registered.text
+        async with registered(node.base_url, ADMIN_KEY) as platform:
             await set_up(node, platform)
             platform.gradebook.failing = "hang"
             await take(node, platform, "student-1", ["Paris", "4"])

@@ -8,17 +8,15 @@ import dataclasses
 import json
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 from playwright.async_api import FrameLocator, Page, Route, expect
 
 from realtime.settings import Settings
 from tests.limits import TIMEOUT
-from tests.lti.platform import INSTRUCTOR, LaunchSpec, PeerPlatform
+from tests.lti.platform import INSTRUCTOR, LaunchSpec, PeerPlatform, registered
 from tests.lti.test_grades_e2e import set_up
 from tests.realtime.harness import Running, running
 from tests.realtime.test_session_e2e import FILL_BLANK
-from tests.servers import serve
 
 WAIT_MS = TIMEOUT * 1000
 ADMIN_KEY = "browser-operator-key-" + "b" * 40
@@ -32,16 +30,8 @@ async def tool(settings: Settings) -> AsyncIterator[Running]:
 
 @pytest.fixture
 async def platform(tool: Running) -> AsyncIterator[PeerPlatform]:
-    peer = PeerPlatform(tool.base_url)
-    async with serve(peer.app()) as url:
-        peer.url = url
-        async with httpx.AsyncClient(base_url=tool.base_url, timeout=TIMEOUT) as client:
-            registered = await client.post(
-                "/api/admin/lti/platforms",
-                json=peer.registration_body,
-                headers={"authorization": f"Bearer {ADMIN_KEY}"},
-            )
-        assert registered.status_code == 201, registered.text
+    """The platform, running and registered with the tool."""
+    async with registered(tool.base_url, ADMIN_KEY) as peer:
         yield peer
 
 

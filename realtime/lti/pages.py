@@ -57,6 +57,7 @@ def framed(
 
 def error_page(message: str, *, status: int = 400, ancestors: Iterable[str] = ()) -> HTMLResponse:
     """A refused launch: what was wrong, and what to do."""
+    message = message[:1].upper() + message[1:]
     body = (
         "<h1>This launch could not start</h1>"
         f'<p class="lti-reason" role="alert">{html.escape(message)}.</p>'

@@ -564,7 +564,7 @@
       this.progressText = el("span", "tc-progress-text");
       this.progressEl.appendChild(this.progressFill);
       this.progressEl.appendChild(this.progressText);
-      this.logEl = el("ol", "tc-log", { role: "log", "aria-live": "off", "aria-label": "Conversation" });
+      this.logEl = el("div", "tc-log", { role: "log", "aria-live": "off", "aria-label": "Conversation" });
       this.announceEl = el("div", "tc-announce", { "aria-live": "polite", "aria-atomic": "true" });
       this.resultEl = el("div", "tc-result", { role: "status" });
       this.resultEl.hidden = true;
@@ -679,7 +679,7 @@
     },
 
     _row: function (row) {
-      var element = el("li", "tc-msg");
+      var element = el("div", "tc-msg");
       var body = el("div", "tc-body");
       var meta = el("div", "tc-meta");
       element.appendChild(body);

@@ -1,0 +1,45 @@
+"""axe-core (from npm, tests/web/package.json) run in a page or a frame: the page's
+accessibility violations, as a list a test can assert empty and read when it is not.
+
+Installed by ``npm ci --prefix tests/web`` (``.ci/run`` does it). Without it the tests
+that use it skip, except under ``CI=true``, where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Frame, Page
+
+__all__ = ["AXE", "violations"]
+
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+# WCAG 2.1 A and AA, and the best practices axe checks besides.
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+
+
+def require_axe() -> Path:
+    if not AXE.exists():
+        reason = "axe-core is not installed (npm ci --prefix tests/web)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI=true: the accessibility checks are required)")
+        pytest.skip(reason)
+    return AXE
+
+
+async def violations(where: Page | Frame) -> list[str]:
+    """Each violation as ``rule (impact): the first offending element``. The page's
+    context must bypass its Content Security Policy (the checker is injected)."""
+    await where.add_script_tag(path=require_axe())
+    found: list[dict[str, Any]] = await where.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
+        ".then(result => result.violations)",
+        TAGS,
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['nodes'][0]['html'][:120] if v['nodes'] else ''}"
+        for v in found
+    ]

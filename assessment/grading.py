@@ -13,10 +13,11 @@ the score reaches 100 only when all are done:
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from assessment.session import Session
 
-__all__ = ["Score", "score", "struggles"]
+__all__ = ["Score", "percent", "score", "struggles"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,6 +55,13 @@ def score(session: Session) -> Score:
         items_total=total,
         passed=value >= session.spec.mastery_threshold,
     )
+
+
+def percent(value: float) -> str:
+    """A score as every reader sees it (the tutor, the widget, the gradebook comment):
+    a whole percent, halves rounded up, so 66.67 is 67% and 62.5 is 63% everywhere. The
+    stored score keeps its two decimals."""
+    return f"{math.floor(value + 0.5)}%"
 
 
 def struggles(session: Session) -> dict[str, int]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from assessment.answers.numbers import parse_number
 from assessment.evaluation import Evaluation
-from assessment.grading import Score
+from assessment.grading import Score, percent
 from assessment.session import Outcome, Session
 from assessment.spec import FillBlankItem, Flashcard, Item, Objective
 
@@ -67,10 +67,13 @@ def closing(score: Score, *, engagement: bool) -> str:
     """The tutor's last words, with the result."""
     if engagement:
         return (
-            f"That's everything — thanks for taking part! Participation: {score.mastery_score:g}%."
+            f"That's everything — thanks for taking part! Participation: "
+            f"{percent(score.mastery_score)}."
         )
     verdict = "You passed — well done!" if score.passed else "Keep practising; you can try again."
-    return f"That's the end of the assessment. Your score: {score.mastery_score:g}%. {verdict}"
+    return (
+        f"That's the end of the assessment. Your score: {percent(score.mastery_score)}. {verdict}"
+    )
 
 
 def _praise(item: Item, evaluation: Evaluation) -> str:

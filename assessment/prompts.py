@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from assessment.grading import Score
+from assessment.grading import Score, percent
 from assessment.session import Outcome, Session, Turn
 from assessment.spec import Objective
 
@@ -72,7 +72,7 @@ def _instruction(session: Session, opening: bool, answered: bool, score: Score) 
         steps.append(f"Then ask this question, in your own words: {item.question}")
     elif item is None:
         steps.append(
-            f"The assessment is complete; the student's score is {score.mastery_score:g}%."
+            f"The assessment is complete; the student's score is {percent(score.mastery_score)}."
             " Thank them and close warmly."
         )
     return " ".join(steps)

@@ -29,7 +29,7 @@ def gradebook_comment(score: grading.Score, config: AssessmentConfig) -> str:
     """What the gradebook shows beside a completed attempt's score."""
     verdict = "passed" if score.passed else "not passed"
     return (
-        f"{score.mastery_score:g}% under {config.grading_schema}, {verdict} "
+        f"{grading.percent(score.mastery_score)} under {config.grading_schema}, {verdict} "
         f"(threshold {config.mastery_threshold:g}%); {score.items_done} of "
         f"{score.items_total} items done"
     )

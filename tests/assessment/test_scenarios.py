@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from assessment.grading import percent
 from tests.assessment.dialogue import Dialogue
 
 FILL_BLANK = {
@@ -207,4 +208,4 @@ async def test_whole_session(name: str) -> None:
     assert final.passed is passed
     assert final.items_total == len(config[next(iter(config))])
     closing = dialogue.turns[-1].content
-    assert f"{final.mastery_score:g}%" in closing
+    assert f": {percent(final.mastery_score)}." in closing  # as every reader sees it

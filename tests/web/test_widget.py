@@ -20,6 +20,7 @@ from tests.realtime.harness import (
     open_conversation,
     running,
 )
+from tests.realtime.test_session_e2e import FILL_BLANK
 from tests.web.conftest import CoursePage
 
 WAIT_MS = TIMEOUT * 1000
@@ -84,6 +85,9 @@ async def test_a_fill_blank_session_runs_to_completion_in_the_demo_page(
             "Assessment complete. Score: 100% (passed)", timeout=WAIT_MS
         )
         await expect(page.locator(".tc-progress")).to_have_attribute("aria-valuenow", "100")
+        # Items done stay shown, and the status says the attempt is over.
+        await expect(page.locator(".tc-progress")).to_contain_text("3 of 3 done")
+        await expect(page.locator(".tc-status")).to_have_text("Completed")
         await expect(page.locator(".tc-announce")).to_contain_text("Assessment complete")
         await expect(page.locator(".tc-input")).to_be_disabled()
         users = page.locator(".tc-user")
@@ -267,3 +271,20 @@ async def test_ask_again_after_a_failed_reply(
     await expect(asked.locator(".tc-body")).to_contain_text("What does photosynthesis make?")
     await expect(again).to_be_hidden()
     await page.screenshot(path="test-results/widget-ask-again.png")
+
+
+async def test_a_counter_shows_near_the_answer_limit(
+    run: Running, course: tuple[CoursePage, str], page: Page
+) -> None:
+    """Below nine tenths of the limit nothing shows; above, how much is used; at the
+    limit, that it is the most an answer holds (the field takes no more)."""
+    assessment = await create_assessment(run, "fill_blank", "mastery", FILL_BLANK)
+    await _embed(run, course, page, assessment, "counter")
+    counter = page.locator(".tc-count")
+    await page.locator(".tc-input").fill("a" * 7000)
+    await expect(counter).to_be_hidden()
+    await page.locator(".tc-input").fill("a" * 7500)
+    await expect(counter).to_have_text("7,500 of 8,000 characters")
+    await page.locator(".tc-input").fill("a" * 9000)  # the field holds 8,000
+    await expect(counter).to_have_text("8,000 of 8,000 characters: the most an answer can hold")
+    await page.screenshot(path="test-results/widget-counter.png")

@@ -29,6 +29,11 @@
   var PING_EVERY_MS = 20000;
   var PONG_WITHIN_MS = 10000;
   var MAX_CONTENT = 8000;
+  var COUNT_FROM = 0.9; // the character counter shows from this share of the limit
+
+  // Every score the student sees, as the server writes it in the tutor's words: a whole
+  // percent, halves rounded up (66.67 is 67%).
+  function percent(value) { return Math.floor(Number(value) + 0.5) + "%"; }
   var FATAL_CLOSES = {
     4401: "Your session has expired. Reload the page to sign in again.",
     4403: "This conversation belongs to someone else.",
@@ -250,7 +255,7 @@
         return;
       }
       if (this.completed) {
-        this._status("done", "Finished");
+        this._status("done", "Completed");
         return;
       }
       if (global.navigator && global.navigator.onLine === false) {
@@ -341,6 +346,7 @@
       if (frame.conversation.status !== "active" && !this.completed) {
         this.completed = { status: frame.conversation.status, mastery_score: frame.conversation.mastery_score };
       }
+      if (this.completed) this._status("done", "Completed");
       this._heartbeat();
       if (this.replayLeft === 0) this._replayed();
       this._render();
@@ -412,7 +418,8 @@
         if (turn.state === "sending") { turn.state = "failed"; turn.error = "The assessment is over."; }
       });
       this._savePending();
-      this._announce("Assessment complete: " + Math.round(frame.mastery_score) + "%.");
+      this._status("done", "Completed");
+      this._announce("Assessment complete: " + percent(frame.mastery_score) + ".");
       this._render();
     },
 
@@ -574,6 +581,10 @@
       this.input = el("textarea", "tc-input", {
         id: id, rows: "2", maxlength: String(MAX_CONTENT), placeholder: "Type your answer",
       });
+      // Shown near the limit only: how much more the answer may hold.
+      this.countEl = el("p", "tc-count", { id: id + "-count", "aria-live": "polite" });
+      this.countEl.hidden = true;
+      this.input.setAttribute("aria-describedby", id + "-count");
       this.sendButton = el("button", "tc-send", { type: "submit" });
       this.sendButton.textContent = "Send";
       this.stopButton = el("button", "tc-stop", { type: "button" });
@@ -581,6 +592,7 @@
       this.stopButton.hidden = true;
       form.appendChild(label);
       form.appendChild(this.input);
+      form.appendChild(this.countEl);
       form.appendChild(this.stopButton);
       form.appendChild(this.sendButton);
       [head, this.progressEl, this.logEl, this.announceEl, this.resultEl, form].forEach(
@@ -590,8 +602,9 @@
       var self = this;
       form.addEventListener("submit", function (event) {
         event.preventDefault();
-        if (self.send(self.input.value)) self.input.value = "";
+        if (self.send(self.input.value)) { self.input.value = ""; self._count(); }
       });
+      this.input.addEventListener("input", function () { self._count(); });
       this.input.addEventListener("keydown", function (event) {
         if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
           event.preventDefault();
@@ -618,12 +631,24 @@
 
     _progress: function (score, done, total) {
       var value = Math.max(0, Math.min(100, Number(score) || 0));
+      // Items done stay shown until the end (a completion's frame carries no count).
+      if (total) { this.itemsDone = done; this.itemsTotal = total; }
       this.progressEl.setAttribute("aria-valuenow", String(value));
       this.progressFill.style.width = value + "%";
-      var text = "Mastery " + Math.round(value) + "%";
-      if (total) text += " · " + done + " of " + total + " done";
+      var text = "Mastery " + percent(value);
+      if (this.itemsTotal) text += " · " + this.itemsDone + " of " + this.itemsTotal + " done";
       this.progressText.textContent = text;
       this.progressEl.setAttribute("aria-valuetext", text);
+    },
+
+    _count: function () {
+      var used = Array.from(this.input.value).length;
+      var near = used >= COUNT_FROM * MAX_CONTENT;
+      this.countEl.hidden = !near;
+      this.countEl.setAttribute("data-full", used >= MAX_CONTENT ? "true" : "false");
+      this.countEl.textContent = near ? used.toLocaleString("en") + " of " +
+        MAX_CONTENT.toLocaleString("en") + " characters" +
+        (used >= MAX_CONTENT ? ": the most an answer can hold" : "") : "";
     },
 
     _announce: function (text) {
@@ -670,7 +695,7 @@
         this.resultEl.hidden = false;
         this.resultEl.setAttribute("data-passed", passed ? "true" : "false");
         this.resultEl.textContent = (this.completed.status === "abandoned" ? "Closed for inactivity. " :
-          "Assessment complete. ") + "Score: " + Math.round(this.completed.mastery_score) + "%" +
+          "Assessment complete. ") + "Score: " + percent(this.completed.mastery_score) +
           (passed === undefined ? "" : passed ? " (passed)" : " (not passed yet)");
       }
       if (rows.length && this.logEl.scrollHeight - this.logEl.scrollTop - this.logEl.clientHeight < 120) {

@@ -31,8 +31,14 @@ def greeting(session: Session) -> str:
     return f"Hi! Let's practise{title}. There are {count} {_NOUNS[spec.assessment_type]}."
 
 
+# What to type, said with each prompt ("Fill in the blank" says it for a blank).
+CARD_INSTRUCTION = "Type what is on the back of the card."
+QUESTION_INSTRUCTION = "Answer in a sentence or two, in your own words."
+
+
 def ask(session: Session, item: Item) -> str:
-    """The prompt for ``item``: the blank, the card's front, or the question."""
+    """The prompt for ``item``: the blank, the card's front, or the question, with what
+    to type."""
     record = session.record(item.id)
     again = record.round > 0
     position = f"{session.plan.index(item.id) + 1}/{len(session.plan)}"
@@ -42,10 +48,10 @@ def ask(session: Session, item: Item) -> str:
             return f"{lead}:\n\n{item.text}"
         case Flashcard():
             lead = "This card again" if again else f"**Card {position}**"
-            return f"{lead}: {item.front}"
+            return f"{lead}: {item.front}\n\n{CARD_INSTRUCTION}"
         case Objective():
             lead = "Let's come back to this question" if again else f"**Question {position}**"
-            return f"{lead}: {item.question}"
+            return f"{lead}: {item.question}\n\n{QUESTION_INSTRUCTION}"
 
 
 def feedback(session: Session, evaluation: Evaluation, outcome: Outcome) -> str:

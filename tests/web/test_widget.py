@@ -149,7 +149,10 @@ async def test_the_stop_button_cancels_the_reply_in_flight(
     await expect(stop).to_be_visible()
     await stop.click()
     await expect(reply).to_have_attribute("data-state", "cancelled", timeout=WAIT_MS)
-    await expect(reply.locator(".tc-meta")).to_have_text("Stopped")
+    await expect(reply.locator(".tc-meta")).to_have_text(
+        "Stopped. Answer when you are ready: your next message is taken as your answer to "
+        "what the tutor asked."
+    )
     await expect(stop).to_be_hidden()
     (stored,) = await _history(run, conversation)
     assert (stored["status"], stored["content"]) == ("cancelled", "Hello there. ")

@@ -30,6 +30,8 @@
   var PONG_WITHIN_MS = 10000;
   var MAX_CONTENT = 8000;
   var COUNT_FROM = 0.9; // the character counter shows from this share of the limit
+  var STOPPED_GUIDANCE = "Stopped. Answer when you are ready: your next message is taken " +
+    "as your answer to what the tutor asked.";
 
   // Every score the student sees, as the server writes it in the tutor's words: a whole
   // percent, halves rounded up (66.67 is 67%).
@@ -738,8 +740,11 @@
       }
       // A reply that broke off, with nothing after it: the student may not have seen the
       // question. The server grades no turn after such a reply and asks again.
-      var broke = !row.turn && role === "assistant" && state === "error" &&
-        row.message.seq === this.lastSeq && this.pending.length === 0 && !this.completed;
+      var last = !row.turn && role === "assistant" && row.message.seq === this.lastSeq &&
+        this.pending.length === 0 && !this.completed;
+      var broke = last && state === "error";
+      // A reply the student stopped, with nothing after it: say what happens next.
+      if (last && state === "cancelled") label = STOPPED_GUIDANCE;
       var key = state + "|" + label + "|" + broke;
       if (entry.state !== key) {
         entry.meta.textContent = label || "";

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from persistence.database import Database
 from persistence.records import GradeEntry, Tenant, from_row
 from persistence.schema import assessment_configs, conversations, grade_outbox, lti_resource_links
-from persistence.values import new_id, utcnow
+from persistence.values import as_utc, new_id, utcnow
 
 __all__ = ["GradeOutbox", "enqueue_grade"]
 
@@ -174,8 +174,7 @@ class GradeOutbox:
         row = await self._db.fetch_one(query)
         if row is None or row["due"] is None:
             return None
-        due: datetime = row["due"]
-        return due if due.tzinfo is not None else due.replace(tzinfo=utcnow().tzinfo)
+        return as_utc(row["due"])
 
     async def counts(self) -> dict[str, int]:
         """Rows by status."""

@@ -99,6 +99,7 @@ async def _open(
         title=title,
         heading=title,
         script="learner.js",
+        widget=True,
         ancestors=ancestors,
         data={"url": base, "token": token, "conversationId": conversation.id, "title": title},
     )

@@ -77,9 +77,15 @@ def notice_page(
 
 
 def launch_page(
-    *, title: str, heading: str, data: dict[str, Any], script: str, ancestors: Iterable[str]
+    *,
+    title: str,
+    heading: str,
+    data: dict[str, Any],
+    script: str,
+    ancestors: Iterable[str],
+    widget: bool = False,
 ) -> HTMLResponse:
-    """A page that runs ``script`` with ``data`` (the widget, or the configuration)."""
+    """A page that runs ``script`` with ``data`` (after the widget's, if it mounts one)."""
     # "<" escaped: the JSON cannot end its script element whatever a launch put in it.
     payload = orjson.dumps(data).decode().replace("<", "\\u003c")
     body = (
@@ -88,5 +94,8 @@ def launch_page(
         '<div id="tutorchat-root"></div>'
     )
     return framed(
-        title, body, ancestors=ancestors, scripts=["/widget/tutorchat.js", f"/lti/static/{script}"]
+        title,
+        body,
+        ancestors=ancestors,
+        scripts=[*(["/widget/tutorchat.js"] if widget else []), f"/lti/static/{script}"],
     )

@@ -55,11 +55,18 @@ class ServiceError(Exception):
     """A call to the platform failed; ``transient``: trying again later may work
     (``retry_after``: seconds the platform asked for)."""
 
-    def __init__(self, message: str, *, transient: bool, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        transient: bool,
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.transient = transient
         self.retry_after = retry_after
-        self.status: int | None = None
+        self.status = status  # the platform's HTTP status, when it answered
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -272,13 +279,12 @@ def _json(response: httpx.Response, who: str) -> Any:
         except ValueError:
             return None
     transient = status in (401, 404, 408, 425, 429) or status >= 500
-    error = ServiceError(
+    raise ServiceError(
         f"{who} answered HTTP {status}: {response.text[:200]}",
         transient=transient,
         retry_after=_retry_after(response.headers.get("retry-after")),
+        status=status,
     )
-    error.status = status
-    raise error
 
 
 def _retry_after(header: str | None) -> float | None:

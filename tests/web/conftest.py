@@ -9,6 +9,7 @@ downloads a browser of its own. Without Chromium the tests skip, except under
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import os
 import shutil
@@ -24,6 +25,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse
 from starlette.routing import Route
 
 from realtime.settings import Settings
+from tests.lti.platform import PeerPlatform, registered
 from tests.realtime.harness import Running, running
 from tests.servers import serve
 
@@ -165,3 +167,20 @@ async def run(settings: Settings, course: tuple[CoursePage, str]) -> AsyncIterat
     async with running(settings) as server:
         course[0].server_url = server.base_url
         yield server
+
+
+LTI_ADMIN_KEY = "browser-operator-key-" + "b" * 40
+
+
+@pytest.fixture
+async def tool(settings: Settings) -> AsyncIterator[Running]:
+    """The server as an LTI tool: the admin API on, to register the platform."""
+    async with running(dataclasses.replace(settings, admin_key=LTI_ADMIN_KEY)) as server:
+        yield server
+
+
+@pytest.fixture
+async def platform(tool: Running) -> AsyncIterator[PeerPlatform]:
+    """A real LTI platform (tests/lti/platform.py), running and registered with the tool."""
+    async with registered(tool.base_url, LTI_ADMIN_KEY) as peer:
+        yield peer

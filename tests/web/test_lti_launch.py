@@ -4,35 +4,17 @@ pages obey the frame policy (framed by the platform only)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import AsyncIterator
 
-import pytest
 from playwright.async_api import FrameLocator, Page, Route, expect
 
-from realtime.settings import Settings
 from tests.limits import TIMEOUT
-from tests.lti.platform import INSTRUCTOR, LaunchSpec, PeerPlatform, registered
+from tests.lti.platform import INSTRUCTOR, LaunchSpec, PeerPlatform
 from tests.lti.test_grades_e2e import set_up
-from tests.realtime.harness import Running, running
+from tests.realtime.harness import Running
 from tests.realtime.test_session_e2e import FILL_BLANK
 
 WAIT_MS = TIMEOUT * 1000
-ADMIN_KEY = "browser-operator-key-" + "b" * 40
-
-
-@pytest.fixture
-async def tool(settings: Settings) -> AsyncIterator[Running]:
-    async with running(dataclasses.replace(settings, admin_key=ADMIN_KEY)) as server:
-        yield server
-
-
-@pytest.fixture
-async def platform(tool: Running) -> AsyncIterator[PeerPlatform]:
-    """The platform, running and registered with the tool."""
-    async with registered(tool.base_url, ADMIN_KEY) as peer:
-        yield peer
 
 
 def course_page(platform: PeerPlatform, spec: LaunchSpec) -> str:

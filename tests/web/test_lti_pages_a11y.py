@@ -5,39 +5,22 @@ screenshot in test-results/."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import AsyncIterator
-
 import pytest
 from playwright.async_api import Browser, Frame, Page, ViewportSize, expect
 
-from realtime.settings import Settings
 from tests.limits import TIMEOUT
-from tests.lti.platform import INSTRUCTOR, LaunchSpec, PeerPlatform, registered
+from tests.lti.platform import INSTRUCTOR, LaunchSpec, PeerPlatform
 from tests.lti.test_grades_e2e import set_up
-from tests.realtime.harness import Running, running
+from tests.realtime.harness import Running
 from tests.web.axe import require_axe, violations
 from tests.web.conftest import RESULTS
 from tests.web.test_lti_launch import course_page
 
 WAIT_MS = TIMEOUT * 1000
-ADMIN_KEY = "a11y-operator-key-" + "y" * 40
 SIZES: dict[str, ViewportSize] = {
     "desktop": {"width": 1280, "height": 800},
     "phone": {"width": 390, "height": 780},
 }
-
-
-@pytest.fixture
-async def tool(settings: Settings) -> AsyncIterator[Running]:
-    async with running(dataclasses.replace(settings, admin_key=ADMIN_KEY)) as server:
-        yield server
-
-
-@pytest.fixture
-async def platform(tool: Running) -> AsyncIterator[PeerPlatform]:
-    async with registered(tool.base_url, ADMIN_KEY) as peer:
-        yield peer
 
 
 async def tool_frame(page: Page, tool: Running, ready: str) -> Frame:

@@ -16,10 +16,11 @@ __all__ = ["BROKE_OFF", "ask", "closing", "feedback", "greeting"]
 
 BROKE_OFF = "Sorry — my last reply broke off. Here is the question again:"
 
+# One and many: "There is 1 card", "There are 3 cards".
 _NOUNS = {
-    "fill_blank": "sentences to complete",
-    "flashcards": "cards",
-    "chat": "questions to talk through",
+    "fill_blank": ("sentence to complete", "sentences to complete"),
+    "flashcards": ("card", "cards"),
+    "chat": ("question to talk through", "questions to talk through"),
 }
 
 
@@ -28,7 +29,10 @@ def greeting(session: Session) -> str:
     spec = session.spec
     title = f" on **{spec.title}**" if spec.title else ""
     count = len(session.plan)
-    return f"Hi! Let's practise{title}. There are {count} {_NOUNS[spec.assessment_type]}."
+    one, many = _NOUNS[spec.assessment_type]
+    if count == 1:
+        return f"Hi! Let's practise{title}. There is 1 {one}."
+    return f"Hi! Let's practise{title}. There are {count} {many}."
 
 
 # What to type, said with each prompt ("Fill in the blank" says it for a blank).

@@ -29,6 +29,12 @@ times an item missed that way comes back later, default 1); ``min_words`` (chat:
 words than this is not a substantive answer, default 3); ``llm`` (chat only: see
 :class:`LLMChoice`); ``grade_each_turn`` (placed from an LMS: send the score to the
 gradebook after every graded turn, marked in progress, not only at completion).
+
+The attempts policy (optional): ``attempts_allowed`` (how many attempts of the whole
+assessment a student may make, default the server's limit) and ``new_attempt``
+(``on_request``, the default: a finished attempt stays open to read, with its result,
+until the student asks for a new one; ``automatic``: opening the assessment after a
+finished attempt starts the next one while attempts remain).
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ __all__ = [
 
 AssessmentType = Literal["chat", "flashcards", "fill_blank"]
 GradingSchema = Literal["mastery", "percentage", "engagement"]
+NewAttempt = Literal["on_request", "automatic"]
 
 
 class InvalidConfig(ValueError):
@@ -143,6 +150,8 @@ class AssessmentSpec:
     min_words: int = 3
     llm: LLMChoice | None = None
     grade_each_turn: bool = False
+    attempts_allowed: int | None = None
+    new_attempt: NewAttempt = "on_request"
 
     @classmethod
     def from_config(
@@ -191,6 +200,16 @@ class AssessmentSpec:
             min_words=_count(ai_config, "min_words", 3, low=1),
             llm=None if llm is None else _llm(_object(llm, "llm"), "ai_config.llm"),
             grade_each_turn=_flag(ai_config, "grade_each_turn"),
+            attempts_allowed=(
+                None
+                if ai_config.get("attempts_allowed") is None
+                else _count(ai_config, "attempts_allowed", 1, low=1)
+            ),
+            new_attempt=_one_of(
+                "ai_config.new_attempt",
+                ai_config.get("new_attempt", "on_request"),
+                ("on_request", "automatic"),
+            ),
         )
 
 

@@ -14,6 +14,7 @@ separate JSON call; when that JSON is unusable, the built-in grader decides.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -64,12 +65,16 @@ class Tutor:
     Args:
         spec: the assessment.
         llm: the client to speak and grade through (chat assessments with ``llm`` set).
+        pace: words per second the built-in phrasing streams at (0: at once).
     """
 
-    def __init__(self, spec: AssessmentSpec, *, llm: ChatClient | None = None) -> None:
+    def __init__(
+        self, spec: AssessmentSpec, *, llm: ChatClient | None = None, pace: float = 0.0
+    ) -> None:
         self.spec = spec
         self.catalog = Catalog.of(spec)  # shared by every session of this tutor
         self._llm = llm
+        self._pace = pace
 
     @property
     def reads_history(self) -> bool:
@@ -146,7 +151,7 @@ class Tutor:
             chunks = withheld(self._llm_chunks(messages), _secrets(session.current_item))
             return Reply(metadata=metadata, chunks=chunks)
         text = self._builtin_text(session, opening=opening, answered=answered)
-        return Reply(metadata=metadata, chunks=_chunks(text))
+        return Reply(metadata=metadata, chunks=_chunks(text, self._pace))
 
     def ask_again(self, session: Session) -> Reply:
         """The reply after one that failed (the LLM was unreachable or broke off): the
@@ -156,7 +161,7 @@ class Tutor:
         assert item is not None, "a finished session asks nothing"
         text = f"{phrasing.BROKE_OFF}\n\n{phrasing.ask(session, item)}"
         metadata = {"kind": "again", "asks": session.current}
-        return Reply(metadata=metadata, chunks=_chunks(text))
+        return Reply(metadata=metadata, chunks=_chunks(text, self._pace))
 
     def score(self, turns: Sequence[Turn]) -> Score:
         """The score after ``turns``."""
@@ -231,7 +236,10 @@ def _parse_coverage(content: str, count: int) -> set[int] | None:
     return set(covered)
 
 
-async def _chunks(text: str) -> AsyncIterator[str]:
-    """The built-in tutor's text, a word (with the space before it) at a time."""
-    for token in _TOKEN.findall(text):
+async def _chunks(text: str, pace: float) -> AsyncIterator[str]:
+    """The built-in tutor's text, a word (with the space before it) at a time, ``pace``
+    words a second (0: as fast as the reader takes them)."""
+    for index, token in enumerate(_TOKEN.findall(text)):
+        if pace > 0 and index > 0:
+            await asyncio.sleep(1 / pace)  # pacing for people, not a wait on an event
         yield token

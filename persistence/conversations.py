@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -72,27 +73,37 @@ class ConversationStore:
         course_id: str,
         *,
         max_attempts: int | None = None,
+        new: Literal["never", "if_none_open", "always"] = "always",
     ) -> tuple[Conversation, bool]:
         """The student's active conversation of an assessment, created if there is none.
 
         Args:
             max_attempts: the most conversations one student may have of the assessment.
+            new: when there is no active one, whether to make one: ``always``;
+                ``if_none_open``, only when the student has no finished attempt either
+                (else the latest finished one is the answer, to read); ``never``.
 
         Returns:
             The conversation, and True if this call created it.
 
         Raises:
-            NotFound: no such assessment.
+            NotFound: no such assessment, or (``never``) no attempt yet.
             TooManyAttempts: a new one would be more than ``max_attempts``.
         """
         for _ in range(2):
             found = await self._active(assessment_config_id, user_id, course_id)
             if found is not None:
                 return found, False
+            if new != "always":
+                finished = await self.attempts(assessment_config_id, user_id, course_id)
+                if finished:
+                    return finished[0], False
+                if new == "never":
+                    raise NotFound(f"no attempt of {assessment_config_id}")
             if max_attempts is not None:
                 made = await self._attempts(assessment_config_id, user_id, course_id)
                 if made >= max_attempts:
-                    raise TooManyAttempts(f"at most {max_attempts} attempts of an assessment")
+                    raise TooManyAttempts(f"at most {max_attempts} attempts of this assessment")
             try:
                 return await self._create(assessment_config_id, user_id, course_id), True
             except IntegrityError:
@@ -100,6 +111,21 @@ class ConversationStore:
                 # assessment does not exist; the second read tells which.
                 continue
         raise NotFound(f"no assessment {assessment_config_id}")
+
+    async def attempts(
+        self, assessment_config_id: str, user_id: str, course_id: str
+    ) -> list[Conversation]:
+        """A student's conversations of an assessment, the newest first."""
+        query = (
+            select(conversations)
+            .where(
+                conversations.c.assessment_config_id == assessment_config_id,
+                conversations.c.user_id == user_id,
+                conversations.c.course_id == course_id,
+            )
+            .order_by(conversations.c.started_at.desc(), conversations.c.id.desc())
+        )
+        return [from_row(Conversation, row) for row in await self._db.fetch_all(query)]
 
     async def get(self, conversation_id: str) -> Conversation:
         """The conversation with this id.

@@ -28,6 +28,8 @@ from realtime.settings import ConfigError, Settings
 
 __all__ = ["main"]
 
+DEMO_TUTOR_PACE = 20.0  # words per second
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
@@ -104,6 +106,9 @@ def _serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     if args.demo:
         settings = dataclasses.replace(settings, demo=True)
+        if "TUTORCHAT_TUTOR_PACE" not in os.environ:
+            # The demo shows a reply streaming (and Stop) at a pace one can read.
+            settings = dataclasses.replace(settings, tutor_pace=DEMO_TUTOR_PACE)
     configure_logging()
     if settings.demo and not settings.secrets:
         secret = demo_secret(settings.database_url, create=True)

@@ -220,7 +220,7 @@ class Hub:
                 contents, config.assessment_type, taken=_configured_ids(config)
             ),
         )
-        return Tutor(spec, llm=self.chat_client(spec, config.id))
+        return Tutor(spec, llm=self.chat_client(spec, config.id), pace=self.settings.tutor_pace)
 
     def chat_client(self, spec: AssessmentSpec, config_id: str) -> ChatClient | None:
         """The client of the provider the assessment chose, if it chose one the server

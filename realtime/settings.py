@@ -65,6 +65,9 @@ class Settings:
     # Origins that may frame the launch pages besides the platform's own (a Canvas
     # school's domain, say, whose issuer is canvas.instructure.com).
     lti_frame_ancestors: tuple[str, ...] = ()
+    # Words per second the built-in tutor streams its replies at (0: as fast as it can,
+    # as load tests want); `serve --demo` streams at DEMO_TUTOR_PACE unless this is set.
+    tutor_pace: float = 0.0
     demo: bool = False
 
     @property

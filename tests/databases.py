@@ -14,8 +14,9 @@ import os
 import secrets
 
 import asyncpg
-import pytest
 from sqlalchemy.engine import URL, make_url
+
+from tests.required import unavailable
 
 __all__ = ["drop_run_database", "fresh_postgres_url", "require_postgres"]
 
@@ -64,9 +65,7 @@ async def require_postgres() -> None:
     problem = await _postgres_problem()
     if problem is None:
         return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{problem} (CI=true: services are required)")
-    pytest.skip(problem)
+    unavailable(problem)
 
 
 async def fresh_postgres_url() -> str:

@@ -17,9 +17,8 @@ import sys
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
-import pytest
-
 from tests.limits import TIMEOUT
+from tests.required import unavailable
 
 __all__ = ["RedisServer", "ServerProcess", "free_port", "require_redis_server"]
 
@@ -32,10 +31,7 @@ def require_redis_server() -> str:
     program = shutil.which("redis-server")
     if program is not None:
         return program
-    problem = "redis-server is not installed (apt-get install redis-server)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{problem} (CI=true: services are required)")
-    pytest.skip(problem)
+    unavailable("redis-server is not installed (apt-get install redis-server)")
 
 
 def free_port() -> int:

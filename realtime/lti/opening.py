@@ -101,7 +101,13 @@ async def _open(
         script="learner.js",
         widget=True,
         ancestors=ancestors,
-        data={"url": base, "token": token, "conversationId": conversation.id, "title": title},
+        data={
+            "url": base,
+            "token": token,
+            "conversationId": conversation.id,
+            "assessmentId": config.id,
+            "title": title,
+        },
     )
 
 

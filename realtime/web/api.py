@@ -207,31 +207,70 @@ async def get_assessment(request: Request, hub: Hub, identity: Identity) -> Resp
 
 
 async def open_conversation(request: Request, hub: Hub, identity: Identity) -> Response:
-    """The student's active conversation of the assessment, created (201) if none."""
+    """The student's conversation of the assessment: the active one, else as its attempts
+    policy says (the latest finished one, to read, or a new one, 201). With the body
+    ``{"new_attempt": true}``, a new attempt unless one is active (429 when none is left)."""
     if not identity.is_learner:
         raise ApiError(403, "learners only")
     config = await assessment_of(request, hub, identity)
-    conversation, created = await open_attempt(hub, config, identity)
+    new_attempt = False
+    if await request.body():
+        new_attempt = (await body_of(request)).get("new_attempt", False)
+        if not isinstance(new_attempt, bool):
+            raise ApiError(422, "new_attempt: must be true or false")
+    conversation, created = await open_attempt(hub, config, identity, new_attempt=new_attempt)
     return JSON(_conversation(conversation), status_code=201 if created else 200)
 
 
+async def list_attempts(request: Request, hub: Hub, identity: Identity) -> Response:
+    """The student's attempts of the assessment, newest first, with what the policy lets
+    them do next."""
+    if not identity.is_learner:
+        raise ApiError(403, "learners only")
+    config = await assessment_of(request, hub, identity)
+    spec = (await hub.tutor(config)).spec
+    attempts = await hub.store.conversations.attempts(
+        config.id, identity.user_id, identity.course_id
+    )
+    allowed = _attempts_allowed(hub, spec)
+    active = any(attempt.status == "active" for attempt in attempts)
+    return JSON(
+        {
+            "attempts": [_conversation(attempt) | _result(attempt, config) for attempt in attempts],
+            "attempts_allowed": allowed,
+            "new_attempt": spec.new_attempt,
+            "can_start": not active and len(attempts) < allowed,
+        }
+    )
+
+
 async def open_attempt(
-    hub: Hub, config: AssessmentConfig, identity: Identity
+    hub: Hub, config: AssessmentConfig, identity: Identity, *, new_attempt: bool = False
 ) -> tuple[Conversation, bool]:
-    """The learner's active conversation of ``config``, and whether it was made now.
+    """The learner's conversation of ``config`` as its attempts policy says, and whether
+    it was made now: the active one; else, with ``new_attempt`` or under the ``automatic``
+    policy, a new one while attempts remain; else the latest finished one.
 
     Raises:
-        ApiError: 429, the learner has made the most attempts allowed.
+        ApiError: 429, ``new_attempt`` and the learner has made the most allowed.
     """
+    spec = (await hub.tutor(config)).spec
+    automatic = spec.new_attempt == "automatic"
     try:
         conversation, created = await hub.store.conversations.open_attempt(
             config.id,
             identity.user_id,
             identity.course_id,
-            max_attempts=hub.settings.max_conversations_per_user,
+            max_attempts=_attempts_allowed(hub, spec),
+            new="always" if new_attempt or automatic else "if_none_open",
         )
     except TooManyAttempts as limit:
-        raise ApiError(429, str(limit)) from None
+        if new_attempt or not automatic:
+            raise ApiError(429, str(limit)) from None
+        # Automatic, and none left: the latest finished attempt, to read.
+        conversation, created = await hub.store.conversations.open_attempt(
+            config.id, identity.user_id, identity.course_id, new="never"
+        )
     if created:
         # The tutor speaks first: answer once its opening has started, so the first
         # hello finds it streaming or finished.
@@ -240,6 +279,21 @@ async def open_attempt(
             async with asyncio.timeout(OPENING_WAIT):
                 await runtime.opened.wait()
     return conversation, created
+
+
+def _attempts_allowed(hub: Hub, spec: AssessmentSpec) -> int:
+    """The assessment's own limit, within the server's."""
+    server = hub.settings.max_conversations_per_user
+    return server if spec.attempts_allowed is None else min(spec.attempts_allowed, server)
+
+
+def _result(conversation: Conversation, config: AssessmentConfig) -> dict[str, Any]:
+    finished = conversation.status != "active"
+    return {
+        "started_at": conversation.started_at,
+        "completed_at": conversation.completed_at,
+        "passed": finished and conversation.mastery_score >= config.mastery_threshold,
+    }
 
 
 # Conversations
@@ -393,6 +447,7 @@ routes = [
         endpoint(open_conversation),
         methods=["POST"],
     ),
+    Route("/api/assessments/{assessment_id}/attempts", endpoint(list_attempts), methods=["GET"]),
     Route("/api/assessments/{assessment_id}/content", endpoint(create_content), methods=["POST"]),
     Route("/api/assessments/{assessment_id}/content", endpoint(list_content), methods=["GET"]),
     Route(

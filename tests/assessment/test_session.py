@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from assessment import phrasing
 from assessment.session import Session, Turn
 from assessment.substance import is_substantive
 from assessment.tutor import AssessmentFinished, Tutor
@@ -79,6 +80,20 @@ async def test_the_reply_stream_concatenates_to_its_text() -> None:
     chunks = [chunk async for chunk in reply.chunks]
     assert len(chunks) > 5
     assert "".join(chunks).startswith("Hi! Let's practise. There are 3 sentences")
+
+
+async def test_a_paced_reply_streams_the_same_words() -> None:
+    """At a reading pace (the demo's) the built-in reply is the same words, one a chunk."""
+    dialogue = Dialogue.of("fill_blank", "mastery", FILL_BLANK)
+    paced = Tutor(dialogue.tutor.spec, pace=1000.0)
+    at_once = [chunk async for chunk in dialogue.tutor.reply([]).chunks]
+    assert [chunk async for chunk in paced.reply([]).chunks] == at_once
+
+
+def test_one_item_is_greeted_in_the_singular() -> None:
+    dialogue = Dialogue.of("flashcards", "mastery", {"cards": [FLASHCARDS["cards"][0]]})
+    greeting = phrasing.greeting(dialogue.tutor.new_session())
+    assert greeting == "Hi! Let's practise. There is 1 card."
 
 
 @pytest.mark.parametrize(

@@ -84,20 +84,24 @@ async def test_a_socket_past_the_most_per_user_is_closed_1013(settings: Settings
 
 
 async def test_attempts_of_an_assessment_are_bounded(settings: Settings) -> None:
-    """Past the most attempts, opening a new one is 429; the active one still opens."""
+    """Past the most attempts, asking for a new one is 429 (opening shows the latest,
+    finished one); another student is not held by it."""
     async with running(dataclasses.replace(settings, max_conversations_per_user=2)) as run:
         assessment = await create_assessment(run, "fill_blank", "mastery", FILL_BLANK)
         path = f"/api/assessments/{assessment}/conversations"
         for _ in range(2):
-            conversation = (await api(run, "POST", path, run.token("s1"))).json()["id"]
+            opened = await api(run, "POST", path, run.token("s1"), {"new_attempt": True})
+            conversation = opened.json()["id"]
             client = await Client.connect(run, conversation, run.token("s1"))
             await client.until(of_type("welcome"))
             await client.send({"type": "complete"})
             await client.until(of_type("completed"))
             await client.close()
-        refused = await api(run, "POST", path, run.token("s1"))
+        refused = await api(run, "POST", path, run.token("s1"), {"new_attempt": True})
         assert (refused.status_code, refused.json()) == (
             429,
-            {"error": "at most 2 attempts of an assessment"},
+            {"error": "at most 2 attempts of this assessment"},
         )
+        latest = await api(run, "POST", path, run.token("s1"))
+        assert (latest.status_code, latest.json()["id"]) == (200, conversation)
         assert (await api(run, "POST", path, run.token("s2"))).status_code == 201

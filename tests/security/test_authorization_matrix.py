@@ -49,6 +49,10 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "GET /api/assessments/{a}": (
         "redacted", "redacted", "404", "ok", "404", "404", "404", "401",
     ),
+    # Before the classmate opens an attempt of their own below: they see none of the owner's.
+    "GET /api/assessments/{a}/attempts": (
+        "ok", "empty", "404", "403", "403", "403", "404", "401",
+    ),
     "POST /api/assessments/{a}/conversations": (
         "ok", "ok", "404", "403", "403", "403", "404", "401",
     ),
@@ -193,6 +197,11 @@ def _any(_body: Any) -> str:
     return "ok"
 
 
+def _attempts_seen(body: Any) -> str:
+    """The student's own attempts: the owner's one, or none for a classmate."""
+    return "ok" if body["attempts"] else "empty"
+
+
 Probe = Callable[[Running, Tenant, str], Awaitable[str]]
 
 
@@ -249,6 +258,9 @@ PROBES: dict[str, Probe] = {
     "GET /api/assessments/{a}": _http("GET", "/api/assessments/{a}", _assessment_seen),
     "POST /api/assessments/{a}/conversations": _http(
         "POST", "/api/assessments/{a}/conversations", _any
+    ),
+    "GET /api/assessments/{a}/attempts": _http(
+        "GET", "/api/assessments/{a}/attempts", _attempts_seen
     ),
     "GET /api/conversations/{c}": _http("GET", "/api/conversations/{c}", _any),
     "GET /api/conversations/{c}/messages": _http("GET", "/api/conversations/{c}/messages", _any),

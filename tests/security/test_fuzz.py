@@ -57,6 +57,7 @@ ROUTES = [
     ("PUT", "/api/assessments"),
     ("GET", "/api/assessments/{id}"),
     ("POST", "/api/assessments/{id}/conversations"),
+    ("GET", "/api/assessments/{id}/attempts"),
     ("POST", "/api/assessments/{id}/content"),
     ("GET", "/api/assessments/{id}/content"),
     ("POST", "/api/assessments/{id}/content/{id}/approve"),

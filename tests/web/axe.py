@@ -7,12 +7,12 @@ that use it skip, except under ``CI=true``, where they fail.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.async_api import Frame, Page
+
+from tests.required import unavailable
 
 __all__ = ["AXE", "violations"]
 
@@ -23,10 +23,7 @@ TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 
 def require_axe() -> Path:
     if not AXE.exists():
-        reason = "axe-core is not installed (npm ci --prefix tests/web)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason} (CI=true: the accessibility checks are required)")
-        pytest.skip(reason)
+        unavailable("axe-core is not installed (npm ci --prefix tests/web)")
     return AXE
 
 

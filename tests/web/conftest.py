@@ -27,6 +27,7 @@ from starlette.routing import Route
 from realtime.settings import Settings
 from tests.lti.platform import PeerPlatform, registered
 from tests.realtime.harness import Running, running
+from tests.required import unavailable
 from tests.servers import serve
 
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"
@@ -45,10 +46,7 @@ CHROMIUM_FLAGS = [
 def _chromium() -> str:
     path = os.environ.get("TUTORCHAT_CHROMIUM") or shutil.which("chromium") or ""
     if not path or not Path(path).exists():
-        reason = "Chromium is not installed (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason} (CI=true: the browser is required)")
-        pytest.skip(reason)
+        unavailable("Chromium is not installed (apt-get install chromium)")
     return path
 
 
@@ -98,11 +96,19 @@ class CoursePage:
             ]
         )
 
-    def embed(self, name: str, conversation_id: str, token: str, fresh: str = "") -> str:
+    def embed(
+        self,
+        name: str,
+        conversation_id: str,
+        token: str,
+        fresh: str = "",
+        **options: str,
+    ) -> str:
         """The path of a page mounting the widget on ``conversation_id``; with ``fresh``,
         the page hands the widget that token when its own expires (``getToken``). The
-        page keeps the close codes the widget saw in ``window.closes``."""
-        self.mounts[name] = {"conversationId": conversation_id, "token": token}
+        page keeps the close codes the widget saw in ``window.closes``. ``options`` are
+        the widget's others (``assessmentId``, ``locale``)."""
+        self.mounts[name] = {"conversationId": conversation_id, "token": token, **options}
         if fresh:
             self.fresh_tokens[name] = fresh
         return f"/course/{name}"
@@ -118,7 +124,8 @@ class CoursePage:
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <title>Course</title>
             <link rel="stylesheet" href="{server}/widget/tutorchat.css"></head>
-            <body><div id="tutor" style="height: 90vh"></div>
+            <body><main><h1 style="font-size: 1rem; margin: 0 0 0.5rem">Course</h1>
+            <div id="tutor" style="height: 85vh"></div></main>
             <script src="{server}/widget/tutorchat.js"></script>
             <script>
               var options = {orjson.dumps(options).decode()};

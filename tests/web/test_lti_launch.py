@@ -64,7 +64,7 @@ async def test_an_instructor_sets_up_the_link_and_a_learner_completes_it_in_the_
     for done, answer in enumerate(["Paris", "4"], start=1):
         await _answer(frame, answer)
         await expect(replies).to_have_count(1 + done, timeout=WAIT_MS)
-    await expect(frame.locator(".tc-result")).to_have_text(
+    await expect(frame.locator(".tc-result-text")).to_have_text(
         "Assessment complete. Score: 100% (passed)", timeout=WAIT_MS
     )
     await page.screenshot(path="test-results/lti-learner-launch.png")

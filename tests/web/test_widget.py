@@ -80,7 +80,7 @@ async def test_a_fill_blank_session_runs_to_completion_in_the_demo_page(
         for done, answer in enumerate(["Paris", "Pacific", "Nile"], start=1):
             await _answer(page, answer)
             await expect(replies).to_have_count(1 + done, timeout=WAIT_MS)
-        result = page.locator(".tc-result")
+        result = page.locator(".tc-result-text")
         await expect(result).to_have_text(
             "Assessment complete. Score: 100% (passed)", timeout=WAIT_MS
         )

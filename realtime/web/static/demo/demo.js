@@ -34,7 +34,7 @@
         if (widget) widget.destroy();
         widget = TutorChat.mount(chat, {
           url: location.origin, conversationId: conversation.id, token: token,
-          title: assessment.title,
+          title: assessment.title, assessmentId: assessment.id,
         });
         window.tutorchatWidget = widget;
       });

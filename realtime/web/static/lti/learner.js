@@ -5,6 +5,7 @@
   TutorChat.mount(document.getElementById("tutorchat-root"), {
     url: launch.url,
     conversationId: launch.conversationId,
+    assessmentId: launch.assessmentId,
     token: launch.token,
   });
 })();

@@ -35,6 +35,7 @@ from assessment.llm import ChatClient, LLMError
 from assessment.spec import AssessmentSpec, InvalidConfig
 
 __all__ = [
+    "FIELDS",
     "CachedContent",
     "ContentCache",
     "GeneratedKind",
@@ -48,7 +49,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 GeneratedKind = Literal["fill_blank", "flashcards"]
-_FIELD: dict[str, str] = {"fill_blank": "items", "flashcards": "cards"}
+# Where each kind keeps what was generated: {"items": [...]} or {"cards": [...]}.
+FIELDS: dict[str, str] = {"fill_blank": "items", "flashcards": "cards"}
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 _BOLD = re.compile(r"\*\*([^*]+)\*\*")
 _ARTICLE = re.compile(r"^(?:a|an|the)\s+", re.IGNORECASE)
@@ -126,7 +128,7 @@ async def generate(
             generated = await asyncio.to_thread(builtin_cloze, source, count, terms)
         else:
             generated = await asyncio.to_thread(builtin_cards, source, count)
-    content = {_FIELD[kind]: generated, "generator": generator}
+    content = {FIELDS[kind]: generated, "generator": generator}
     return await cache.put(assessment_config_id, key, kind, content)
 
 
@@ -136,7 +138,7 @@ def approved_items(
     """The items of the approved contents that fit an assessment of this type, each id
     once, and none with an id in ``taken`` (the configured items'): the same sentence
     in two sources makes the same item, and one content must not stop the assessment."""
-    field = _FIELD.get(assessment_type)
+    field = FIELDS.get(assessment_type)
     seen: set[object] = set(taken)
     items: list[dict[str, Any]] = []
     for content in contents:
@@ -205,13 +207,13 @@ async def _llm_generate(
     ]
     try:
         reply = json.loads(await llm.complete(messages, json_object=True))
-        raw = [_without_articles(item) for item in reply[_FIELD[kind]]]
+        raw = [_without_articles(item) for item in reply[FIELDS[kind]]]
         items = [dict(item, id=_item_id(json.dumps(item, sort_keys=True), kind)) for item in raw]
         AssessmentSpec.from_config(
             assessment_type=kind,
             grading_schema="mastery",
             mastery_threshold=80,
-            ai_config={_FIELD[kind]: items},
+            ai_config={FIELDS[kind]: items},
         )
     except (LLMError, ValueError, LookupError, TypeError, InvalidConfig) as error:
         logger.warning("LLM generation unusable (%s); using the built-in generator", error)

@@ -75,6 +75,11 @@ class FillBlankItem:
     case_sensitive: bool | None = None
     variants: tuple[FillBlankItem, ...] = ()
 
+    @property
+    def prompt(self) -> str:
+        """What the student is shown: the sentence with its blank."""
+        return self.text
+
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Flashcard:
@@ -85,6 +90,11 @@ class Flashcard:
     reject: tuple[str, ...] = ()
     case_sensitive: bool | None = None
     variants: tuple[Flashcard, ...] = ()
+
+    @property
+    def prompt(self) -> str:
+        """What the student is shown: the card's front."""
+        return self.front
 
     @property
     def answers(self) -> tuple[str, ...]:
@@ -111,6 +121,11 @@ class Objective:
     hints: tuple[str, ...] = ()
     explanation: str | None = None
     variants: tuple[Objective, ...] = ()
+
+    @property
+    def prompt(self) -> str:
+        """What the student is shown: the question."""
+        return self.question
 
 
 Item = FillBlankItem | Flashcard | Objective

@@ -67,16 +67,38 @@ class AnalyticsStore:
         """The items most often answered wrongly in the conversations ``conversations_of``
         selects (a subquery: a course may have more conversations than a statement takes
         parameters)."""
-        query = select(conversation_messages.c.metadata).where(
-            conversation_messages.c.conversation_id.in_(conversations_of),
-            conversation_messages.c.role == "user",
-        )
         misses: Counter[str] = Counter()
+        for _, item_id in await self._misses(conversations_of):
+            misses[item_id] += 1
+        return [{"item_id": item, "misses": count} for item, count in misses.most_common(top)]
+
+    async def misses_by_student(self, assessment_config_id: str) -> dict[str, Counter[str]]:
+        """User id -> item id -> times that student answered it wrongly, in every attempt
+        of the assessment: each student's struggle patterns."""
+        of_assessment = select(conversations.c.id).where(
+            conversations.c.assessment_config_id == assessment_config_id
+        )
+        by_student: dict[str, Counter[str]] = {}
+        for user_id, item_id in await self._misses(of_assessment):
+            by_student.setdefault(user_id, Counter())[item_id] += 1
+        return by_student
+
+    async def _misses(self, conversations_of: Select[Any]) -> list[tuple[str, str]]:
+        """(user id, item id) of each wrong or partial answer in those conversations."""
+        query = (
+            select(conversations.c.user_id, conversation_messages.c.metadata)
+            .join(conversations, conversations.c.id == conversation_messages.c.conversation_id)
+            .where(
+                conversation_messages.c.conversation_id.in_(conversations_of),
+                conversation_messages.c.role == "user",
+            )
+        )
+        missed = []
         for row in await self._db.fetch_all(query):
             evaluation = (row["metadata"] or {}).get("evaluation") or {}
             if evaluation.get("verdict") in ("wrong", "partial"):
-                misses[str(evaluation.get("item_id"))] += 1
-        return [{"item_id": item, "misses": count} for item, count in misses.most_common(top)]
+                missed.append((row["user_id"], str(evaluation.get("item_id"))))
+        return missed
 
     async def write(
         self, tenant: Tenant, snapshot_data: JsonObject, assignment_id: str | None = None

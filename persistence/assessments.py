@@ -3,7 +3,7 @@ course (the tenant) whose instructor created it."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, ScalarSelect, select
+from sqlalchemy import ColumnElement, ScalarSelect, select, update
 from sqlalchemy.exc import IntegrityError
 
 from persistence.database import Database
@@ -69,6 +69,30 @@ class AssessmentStore:
             raise constraint_violation(error) from error
         if row is None:
             raise OtherTenant(f"resource link {resource_link_id} belongs to another course")
+        return from_row(AssessmentConfig, row)
+
+    async def set_archived(
+        self, config_id: str, *, tenant: Tenant, archived: bool
+    ) -> AssessmentConfig:
+        """Archive the config (no new attempts; its results stay) or bring it back.
+
+        Raises:
+            NotFound: there is none in ``tenant``.
+        """
+        statement = (
+            update(assessment_configs)
+            .where(
+                assessment_configs.c.id == config_id,
+                assessment_configs.c.platform_id == tenant.platform_id,
+                assessment_configs.c.course_id == tenant.course_id,
+            )
+            .values(archived_at=utcnow() if archived else None, updated_at=utcnow())
+            .returning(*assessment_configs.c)
+        )
+        async with self._db.write() as conn:
+            row = (await conn.execute(statement)).mappings().one_or_none()
+        if row is None:
+            raise NotFound(f"no assessment {config_id}")
         return from_row(AssessmentConfig, row)
 
     async def get(self, config_id: str, *, tenant: Tenant | None) -> AssessmentConfig:

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from persistence.assessments import of_assessment
 from persistence.database import Database
 from persistence.errors import NotFound, constraint_violation
-from persistence.records import GeneratedContent, from_row
+from persistence.records import GeneratedContent, JsonObject, from_row
 from persistence.schema import assessment_configs, generated_content
 from persistence.values import new_id, utcnow
 
@@ -77,13 +77,28 @@ class ContentStore:
         Raises:
             NotFound: nothing is cached under this hash.
         """
+        return await self._update(assessment_config_id, content_hash, approved=approved)
+
+    async def replace(
+        self, assessment_config_id: str, content_hash: str, content: JsonObject
+    ) -> GeneratedContent:
+        """Replace cached content by the instructor's corrected version.
+
+        Raises:
+            NotFound: nothing is cached under this hash.
+        """
+        return await self._update(assessment_config_id, content_hash, content=content)
+
+    async def _update(
+        self, assessment_config_id: str, content_hash: str, **values: object
+    ) -> GeneratedContent:
         statement = (
             update(generated_content)
             .where(
                 generated_content.c.assessment_config_id == assessment_config_id,
                 generated_content.c.content_hash == content_hash,
             )
-            .values(approved=approved)
+            .values(**values)
             .returning(*generated_content.c)
         )
         async with self._db.write() as conn:

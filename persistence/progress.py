@@ -17,7 +17,7 @@ from persistence.records import JsonObject, StudentProgress, Tenant, from_row
 from persistence.schema import student_progress
 from persistence.values import new_id
 
-__all__ = ["ProgressStore", "merge_struggles", "record_completion"]
+__all__ = ["ProgressStore", "merge_struggles", "record_completion", "rescore"]
 
 
 def merge_struggles(
@@ -99,6 +99,23 @@ class ProgressStore:
         )
         rows = await self._db.fetch_all(query)
         return [from_row(StudentProgress, row) for row in rows]
+
+
+async def rescore(
+    conn: AsyncConnection, *, tenant: Tenant, user_id: str, previous: float, score: float
+) -> None:
+    """Replace one counted attempt's score in the student's average (an instructor set
+    it by hand), inside the caller's transaction."""
+    query = select(student_progress).where(*_of(tenant, user_id)).with_for_update()
+    row = (await conn.execute(query)).mappings().one_or_none()
+    if row is None or not row["total_assessments"]:
+        return  # an attempt that ended without completing was never counted
+    average = row["average_mastery"] + (score - previous) / row["total_assessments"]
+    await conn.execute(
+        update(student_progress)
+        .where(student_progress.c.id == row["id"])
+        .values(average_mastery=min(100.0, max(0.0, average)))
+    )
 
 
 def _of(tenant: Tenant, user_id: str) -> tuple[ColumnElement[bool], ...]:

@@ -60,6 +60,7 @@ class AssessmentConfig:
     created_by: str
     created_at: datetime
     updated_at: datetime
+    archived_at: datetime | None = None
 
     @property
     def tenant(self) -> Tenant:

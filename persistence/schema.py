@@ -94,6 +94,11 @@ def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({quoted})"
 
 
+def _belongs_to(name: str, parent: str) -> Column[str]:
+    """A required reference to ``parent`` (``table.column``): the row goes with it."""
+    return Column(name, Text, ForeignKey(parent, ondelete="CASCADE"), nullable=False)
+
+
 def _timestamp(name: str, *, nullable: bool = True) -> Column[datetime]:
     """A UTC timestamp defaulting to the time of the insert."""
     return Column(
@@ -119,6 +124,8 @@ assessment_configs = Table(
     Column("created_by", Text, nullable=False),
     _timestamp("created_at"),
     _timestamp("updated_at"),
+    # Set when an instructor archives it: no new attempts; its results are kept.
+    Column("archived_at", DateTime(timezone=True)),
     CheckConstraint(_one_of("assessment_type", ASSESSMENT_TYPES), name="assessment_type"),
     CheckConstraint(_one_of("grading_schema", GRADING_SCHEMAS), name="grading_schema"),
     UniqueConstraint("platform_id", "resource_link_id"),
@@ -164,12 +171,7 @@ conversation_messages = Table(
     "conversation_messages",
     metadata,
     Column("id", Text, primary_key=True),
-    Column(
-        "conversation_id",
-        Text,
-        ForeignKey("conversations.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _belongs_to("conversation_id", "conversations.id"),
     Column("role", Text),
     Column("content", Text, nullable=False),
     Column("metadata", Json),
@@ -271,12 +273,7 @@ lti_deployments = Table(
     "lti_deployments",
     metadata,
     Column("id", Text, primary_key=True),
-    Column(
-        "platform_id",
-        Text,
-        ForeignKey("lti_platforms.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _belongs_to("platform_id", "lti_platforms.id"),
     Column("deployment_id", Text, nullable=False),
     _timestamp("created_at", nullable=False),
     UniqueConstraint("platform_id", "deployment_id"),
@@ -298,12 +295,7 @@ lti_launch_states = Table(
     "lti_launch_states",
     metadata,
     Column("state", Text, primary_key=True),
-    Column(
-        "platform_id",
-        Text,
-        ForeignKey("lti_platforms.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _belongs_to("platform_id", "lti_platforms.id"),
     Column("nonce", Text, nullable=False),
     # The platform's frame that keeps the state where cookies are blocked (LTI client-side
     # OIDC storage), when the login named one.
@@ -342,12 +334,7 @@ grade_outbox = Table(
     Column("platform_id", Text, nullable=False),
     Column("course_id", Text, nullable=False),
     Column("user_id", Text, nullable=False),
-    Column(
-        "conversation_id",
-        Text,
-        ForeignKey("conversations.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _belongs_to("conversation_id", "conversations.id"),
     Column("resource_link_id", Text, nullable=False),
     Column("score_given", Float, nullable=False),
     Column("score_maximum", Float, nullable=False),
@@ -364,6 +351,22 @@ grade_outbox = Table(
     _timestamp("created_at", nullable=False),
     CheckConstraint(_one_of("status", GRADE_STATUSES), name="status"),
 )
+score_overrides = Table(
+    "score_overrides",
+    metadata,
+    Column("id", Text, primary_key=True),
+    _belongs_to("conversation_id", "conversations.id"),
+    Column("platform_id", Text, nullable=False),
+    Column("course_id", Text, nullable=False),
+    Column("user_id", Text, nullable=False),  # the student whose score it is
+    Column("score", Float, nullable=False),
+    Column("previous_score", Float, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("set_by", Text, nullable=False),  # the instructor
+    _timestamp("created_at", nullable=False),
+)
+Index("idx_score_override_conversation", score_overrides.c.conversation_id)
+
 Index("idx_grade_outbox_due", grade_outbox.c.status, grade_outbox.c.next_attempt_at)
 Index(
     "idx_grade_outbox_learner",

@@ -14,6 +14,7 @@ from persistence.database import Database
 from persistence.flashcards import FlashcardStateStore
 from persistence.grades import GradeOutbox
 from persistence.launches import LaunchStateStore
+from persistence.overrides import ScoreOverrideStore
 from persistence.platforms import PlatformStore
 from persistence.progress import ProgressStore
 from persistence.resource_links import ResourceLinkStore
@@ -57,6 +58,7 @@ class Store:
         self.launch_states = LaunchStateStore(db)
         self.resource_links = ResourceLinkStore(db)
         self.grades = GradeOutbox(db)
+        self.overrides = ScoreOverrideStore(db)
 
 
 @contextlib.asynccontextmanager

@@ -30,7 +30,17 @@ from realtime.lti.service import open_lti
 from realtime.metrics import Metrics
 from realtime.settings import Settings
 from realtime.sockets.websocket import conversation_socket
-from realtime.web import api, grades, pages, preview, roster
+from realtime.web import (
+    api,
+    authoring,
+    console,
+    content,
+    grades,
+    pages,
+    preview,
+    results,
+    roster,
+)
 from realtime.web.middleware import DATA_HEADERS, BodyLimit, SecurityHeaders
 
 __all__ = ["create_app"]
@@ -85,11 +95,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics_page),
         WebSocketRoute("/ws/conversations/{conversation_id}", conversation_socket),
         *api.routes,
+        *authoring.routes,
+        *content.routes,
+        *results.routes,
         *preview.routes,
         *grades.routes,
         *roster.routes,
         *lti_routes.routes(),
         *pages.widget_routes(),
+        *console.routes(),
         *(pages.demo_routes() if settings.demo else []),
     ]
     # Pages on the allowed origins (a course site embedding the widget) may call the API.

@@ -55,6 +55,10 @@ class Providers:
         """The providers' names, sorted."""
         return sorted(self._providers)
 
+    def choices(self) -> list[dict[str, object]]:
+        """What an instructor may choose: each provider's name and models, nothing else."""
+        return [{"name": name, "models": list(self._providers[name].models)} for name in self.names]
+
     def resolve(self, choice: LLMChoice) -> LLMSettings:
         """The endpoint an assessment's choice stands for.
 

@@ -30,7 +30,8 @@ async def proceed(
     returned = origin_of(claims.return_url)
     ancestors = ancestors | ({returned} if returned else set())
     if claims.deep_linking is not None:
-        choices = await lti.store.assessments.in_course(Tenant(platform.id, claims.course_id))
+        course = await lti.store.assessments.in_course(Tenant(platform.id, claims.course_id))
+        choices = [config for config in course if config.archived_at is None]
         return picker_page(lti, platform, claims, choices, ancestors)
     await lti.store.resource_links.record(_resource_link(platform, claims))
     return await _open(request, lti, platform, claims, ancestors)

@@ -20,7 +20,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from assessment.generation import generate
 from assessment.spec import AssessmentSpec, InvalidConfig
 from persistence.errors import ConstraintViolation, NotFound, OtherTenant, TooManyAttempts
 from persistence.records import AssessmentConfig, Conversation
@@ -34,18 +33,17 @@ __all__ = [
     "ApiError",
     "assessment_of",
     "body_of",
+    "config_json",
     "endpoint",
     "id_of",
     "instructor",
     "open_attempt",
     "routes",
+    "text_of",
+    "visible_conversation",
 ]
 
 MAX_PAGE = 1000
-# Generated content's source material and the terms to blank: a chapter, a glossary.
-MAX_SOURCE_CHARS = 100_000
-MAX_TERMS = 100
-MAX_TERM_CHARS = 100
 OPENING_WAIT = 10.0  # seconds; the opening starts within milliseconds
 
 
@@ -140,7 +138,8 @@ async def body_of(request: Request) -> dict[str, Any]:
     return body
 
 
-def _string(body: dict[str, Any], field: str) -> str:
+def text_of(body: dict[str, Any], field: str) -> str:
+    """A non-empty string field of a body, or 422 naming it."""
     value = body.get(field)
     if not isinstance(value, str) or not value.strip():
         raise ApiError(422, f"{field}: must be a non-empty string")
@@ -148,7 +147,7 @@ def _string(body: dict[str, Any], field: str) -> str:
 
 
 def id_of(body: dict[str, Any], field: str) -> str:
-    value = _string(body, field)
+    value = text_of(body, field)
     if len(value) > MAX_ID_CHARS:
         raise ApiError(422, f"{field}: must be at most {MAX_ID_CHARS} characters")
     return value
@@ -196,14 +195,14 @@ async def put_assessment(request: Request, hub: Hub, identity: Identity) -> Resp
         created_by=identity.user_id,
         mastery_threshold=float(threshold),
     )
-    return JSON(_config(config, full=True))
+    return JSON(config_json(config, full=True))
 
 
 async def get_assessment(request: Request, hub: Hub, identity: Identity) -> Response:
     """An assessment of the token's course; its content (answers included) only for its
     instructors."""
     config = await assessment_of(request, hub, identity)
-    return JSON(_config(config, full=identity.is_instructor))
+    return JSON(config_json(config, full=identity.is_instructor))
 
 
 async def open_conversation(request: Request, hub: Hub, identity: Identity) -> Response:
@@ -239,7 +238,7 @@ async def list_attempts(request: Request, hub: Hub, identity: Identity) -> Respo
             "attempts": [_conversation(attempt) | _result(attempt, config) for attempt in attempts],
             "attempts_allowed": allowed,
             "new_attempt": spec.new_attempt,
-            "can_start": not active and len(attempts) < allowed,
+            "can_start": config.archived_at is None and not active and len(attempts) < allowed,
         }
     )
 
@@ -254,6 +253,8 @@ async def open_attempt(
     Raises:
         ApiError: 429, ``new_attempt`` and the learner has made the most allowed.
     """
+    if config.archived_at is not None:
+        return await _archived_attempt(hub, config, identity, new_attempt=new_attempt)
     spec = (await hub.tutor(config)).spec
     automatic = spec.new_attempt == "automatic"
     try:
@@ -281,6 +282,22 @@ async def open_attempt(
     return conversation, created
 
 
+async def _archived_attempt(
+    hub: Hub, config: AssessmentConfig, identity: Identity, *, new_attempt: bool
+) -> tuple[Conversation, bool]:
+    """An archived assessment's active or latest attempt; never a new one (409)."""
+    closed = ApiError(409, "the assessment is archived: it takes no new attempts")
+    try:
+        conversation, _ = await hub.store.conversations.open_attempt(
+            config.id, identity.user_id, identity.course_id, new="never"
+        )
+    except NotFound:
+        raise closed from None
+    if new_attempt and conversation.status != "active":
+        raise closed
+    return conversation, False
+
+
 def _attempts_allowed(hub: Hub, spec: AssessmentSpec) -> int:
     """The assessment's own limit, within the server's."""
     server = hub.settings.max_conversations_per_user
@@ -301,13 +318,13 @@ def _result(conversation: Conversation, config: AssessmentConfig) -> dict[str, A
 
 async def get_conversation(request: Request, hub: Hub, identity: Identity) -> Response:
     """A conversation, for its student or an instructor of its course."""
-    conversation = await _visible(request, hub, identity)
+    conversation = await visible_conversation(request, hub, identity)
     return JSON(_conversation(conversation))
 
 
 async def get_messages(request: Request, hub: Hub, identity: Identity) -> Response:
     """A page of a conversation's messages after ``after_seq``."""
-    conversation = await _visible(request, hub, identity)
+    conversation = await visible_conversation(request, hub, identity)
     after = _int(request, "after_seq", 0, 0, 2**31)
     limit = _int(request, "limit", 100, 1, MAX_PAGE)
     messages = await hub.store.conversations.messages_after(conversation.id, after, limit)
@@ -315,7 +332,7 @@ async def get_messages(request: Request, hub: Hub, identity: Identity) -> Respon
     return JSON({"messages": frames})
 
 
-async def _visible(request: Request, hub: Hub, identity: Identity) -> Conversation:
+async def visible_conversation(request: Request, hub: Hub, identity: Identity) -> Conversation:
     """The conversation, for its student or an instructor of its course."""
     conversation_id = request.path_params["conversation_id"]
     conversation = await hub.store.conversations.get(conversation_id)
@@ -355,71 +372,8 @@ async def course_analytics(request: Request, hub: Hub, identity: Identity) -> Re
     return JSON({"snapshots": snapshots})
 
 
-# Generated content
-
-
-async def create_content(request: Request, hub: Hub, identity: Identity) -> Response:
-    """Generate items or cards from source text (cached by hash; unapproved)."""
-    instructor(identity)
-    config = await assessment_of(request, hub, identity)
-    body = await body_of(request)
-    kind = body.get("kind", config.assessment_type)
-    if kind not in ("fill_blank", "flashcards"):
-        raise ApiError(422, "kind: must be fill_blank or flashcards")
-    count = body.get("count", 10)
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100:
-        raise ApiError(422, "count: must be a whole number from 1 to 100")
-    terms = body.get("terms", [])
-    if (
-        not isinstance(terms, list)
-        or len(terms) > MAX_TERMS
-        or not all(isinstance(t, str) and 0 < len(t) <= MAX_TERM_CHARS for t in terms)
-    ):
-        raise ApiError(
-            422,
-            f"terms: must be a list of at most {MAX_TERMS} strings"
-            f" of 1-{MAX_TERM_CHARS} characters",
-        )
-    source = _string(body, "source")
-    if len(source) > MAX_SOURCE_CHARS:
-        raise ApiError(422, f"source: must be at most {MAX_SOURCE_CHARS} characters")
-    tutor = await hub.tutor(config)
-    content = await generate(
-        hub.store.content,
-        config.id,
-        source,
-        kind,
-        count=count,
-        terms=terms,
-        llm=hub.chat_client(tutor.spec, config.id),
-    )
-    return JSON(content, status_code=201)
-
-
-async def list_content(request: Request, hub: Hub, identity: Identity) -> Response:
-    """An assessment's generated content, approved or not (instructors)."""
-    instructor(identity)
-    config = await assessment_of(request, hub, identity)
-    contents = await hub.store.content.list(config.id)
-    return JSON({"content": contents})
-
-
-async def review_content(request: Request, hub: Hub, identity: Identity) -> Response:
-    """Approve or reject generated content; only approved content reaches students."""
-    instructor(identity)
-    decision = request.path_params["decision"]
-    if decision not in ("approve", "reject"):
-        raise ApiError(404, f"no such decision {decision!r}: approve or reject")
-    config = await assessment_of(request, hub, identity)
-    approved = decision == "approve"
-    content = await hub.store.content.set_approved(
-        config.id, request.path_params["content_hash"], approved
-    )
-    hub.forget_tutor(content.assessment_config_id)
-    return JSON(content)
-
-
-def _config(config: AssessmentConfig, *, full: bool) -> dict[str, Any]:
+def config_json(config: AssessmentConfig, *, full: bool) -> dict[str, Any]:
+    """An assessment as the API shows it; its content only ``full`` (to instructors)."""
     shown = dataclasses.asdict(config)
     if not full:
         title = (config.ai_config or {}).get("title")
@@ -448,13 +402,6 @@ routes = [
         methods=["POST"],
     ),
     Route("/api/assessments/{assessment_id}/attempts", endpoint(list_attempts), methods=["GET"]),
-    Route("/api/assessments/{assessment_id}/content", endpoint(create_content), methods=["POST"]),
-    Route("/api/assessments/{assessment_id}/content", endpoint(list_content), methods=["GET"]),
-    Route(
-        "/api/assessments/{assessment_id}/content/{content_hash}/{decision:str}",
-        endpoint(review_content),
-        methods=["POST"],
-    ),
     Route("/api/conversations/{conversation_id}", endpoint(get_conversation), methods=["GET"]),
     Route("/api/conversations/{conversation_id}/messages", endpoint(get_messages), methods=["GET"]),
     Route("/api/courses/{course_id}/progress", endpoint(course_progress), methods=["GET"]),

@@ -125,6 +125,26 @@ async def test_scores_made_while_the_platform_is_down_arrive_once_and_the_newest
     assert 'tutorchat_grades_total{outcome="sent"} 2.0' in metrics
 
 
+async def test_a_score_set_by_hand_goes_to_the_gradebook_with_its_reason(
+    tool: Running, platform: PeerPlatform
+) -> None:
+    link = await set_up(tool, platform)
+    conversation = await take(tool, platform, "student-1", ["Lyon", "Marseille", "4"])
+    (first,) = await platform.gradebook.taken.until(1)
+    assert first["scoreGiven"] == 50
+    answer = await api(
+        tool,
+        "POST",
+        f"/api/conversations/{conversation}/score",
+        link.teacher,
+        {"score": 90, "reason": "Explained Paris in the oral"},
+    )
+    assert answer.status_code == 200, answer.text
+    _, second = await platform.gradebook.taken.until(2)
+    assert (second["userId"], second["scoreGiven"]) == ("student-1", 90)
+    assert second["comment"] == "90%, set by the instructor: Explained Paris in the oral"
+
+
 async def test_a_throttling_platform_gets_the_score_after_its_retry_after(
     tool: Running, platform: PeerPlatform
 ) -> None:

@@ -224,6 +224,23 @@ def reply_texts(frames: list[Frame]) -> dict[str, str]:
     return texts
 
 
+async def take_attempt(run: Endpoint, assessment: str, user: str, answers: list[str]) -> str:
+    """A student's attempt: ``answers`` to the first items (each answered by the tutor),
+    then the end; returns its conversation id."""
+    opened = await api(run, "POST", f"/api/assessments/{assessment}/conversations", run.token(user))
+    conversation: str = opened.json()["id"]
+    client = await Client.connect(run, conversation, run.token(user))
+    await client.until(of_type("welcome"))
+    for number, answer in enumerate(answers):
+        await client.send({"type": "send", "client_msg_id": f"{user}-{number}", "content": answer})
+        await client.until(of_type("ack"))
+        await client.until(of_type("assistant.end"))
+    await client.send({"type": "complete"})
+    await client.until(of_type("completed"))
+    await client.close()
+    return conversation
+
+
 async def wait_opening(run: Endpoint, conversation: str, user: str = "student-1") -> None:
     """Wait until the conversation's opening reply (seq 1) is complete."""
     client = await Client.connect(run, conversation, run.token(user))

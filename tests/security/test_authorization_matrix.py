@@ -111,8 +111,33 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         "401", "401", "401", "401", "401", "401", "401", "401",
     ),
     "GET /lti/register": ("400", "400", "400", "400", "400", "400", "400", "400"),
+    # The instructor console's routes.
+    "GET /api/courses/course-1/assessments": (
+        "403", "403", "403", "ok", "403", "empty", "403", "401",
+    ),
+    "GET /api/llm-providers": ("403", "403", "403", "ok", "ok", "ok", "403", "401"),
+    "GET /api/assessments/{a}/results": (
+        "403", "403", "403", "ok", "404", "404", "403", "401",
+    ),
+    "POST /api/conversations/{c}/score": (
+        "403", "403", "403", "ok", "404", "404", "403", "401",
+    ),
+    "PUT /api/assessments/{a}/content/{h}": (
+        "403", "403", "403", "ok", "404", "404", "403", "401",
+    ),
+    "POST /api/assessments/{a}/clone": (
+        "403", "403", "403", "ok", "404", "404", "403", "401",
+    ),
+    # Last: the tenant's assessment archived, then open again.
+    "POST /api/assessments/{a}/archive": (
+        "403", "403", "403", "ok", "404", "404", "403", "401",
+    ),
+    "POST /api/assessments/{a}/restore": (
+        "403", "403", "403", "ok", "404", "404", "403", "401",
+    ),
 }  # fmt: skip
 
+MATRIX_ITEM = {"id": "m1", "text": "Paris is the capital of ___.", "answers": ["France"]}
 SOURCE = "Paris is the capital of **France**. Water boils at **100** degrees."
 
 
@@ -183,6 +208,10 @@ def _assessment_seen(body: Any) -> str:
 
 def _progress_seen(body: Any) -> str:
     return "ok" if any(p["user_id"] == "s1" for p in body["progress"]) else "empty"
+
+
+def _assessments_seen(body: Any) -> str:
+    return "ok" if body["assessments"] else "empty"
 
 
 def _snapshots_seen(body: Any) -> str:
@@ -304,6 +333,20 @@ PROBES: dict[str, Probe] = {
     "POST /api/admin/lti/keys": _http("POST", "/api/admin/lti/keys", _any),
     "POST /api/admin/lti/registrations": _http("POST", "/api/admin/lti/registrations", _any),
     "GET /lti/register": _lti("GET", "/lti/register?openid_configuration=http://127.0.0.1:9/"),
+    "GET /api/courses/course-1/assessments": _http(
+        "GET", "/api/courses/course-1/assessments", _assessments_seen
+    ),
+    "GET /api/llm-providers": _http("GET", "/api/llm-providers", _any),
+    "GET /api/assessments/{a}/results": _http("GET", "/api/assessments/{a}/results", _any),
+    "POST /api/conversations/{c}/score": _http(
+        "POST", "/api/conversations/{c}/score", _any, {"score": 50, "reason": "matrix"}
+    ),
+    "PUT /api/assessments/{a}/content/{h}": _http(
+        "PUT", "/api/assessments/{a}/content/{h}", _any, {"items": [MATRIX_ITEM]}
+    ),
+    "POST /api/assessments/{a}/clone": _http("POST", "/api/assessments/{a}/clone", _any),
+    "POST /api/assessments/{a}/archive": _http("POST", "/api/assessments/{a}/archive", _any),
+    "POST /api/assessments/{a}/restore": _http("POST", "/api/assessments/{a}/restore", _any),
 }
 
 

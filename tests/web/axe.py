@@ -14,8 +14,9 @@ from playwright.async_api import Frame, Page
 
 from tests.required import unavailable
 
-__all__ = ["AXE", "violations"]
+__all__ = ["AXE", "checked", "violations"]
 
+RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 # WCAG 2.1 A and AA, and the best practices axe checks besides.
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
@@ -40,3 +41,18 @@ async def violations(where: Page | Frame) -> list[str]:
         f"{v['id']} ({v['impact']}): {v['nodes'][0]['html'][:120] if v['nodes'] else ''}"
         for v in found
     ]
+
+
+async def checked(page: Page, state: str) -> None:
+    """axe in light and in dark, with a screenshot of each in test-results/:
+    ``<state>-<desktop|phone>[-dark].png``."""
+    size = "desktop" if (page.viewport_size or {"width": 0})["width"] >= 1000 else "phone"
+    RESULTS.mkdir(exist_ok=True)
+    found: list[str] = []
+    for scheme in ("light", "dark"):
+        await page.emulate_media(color_scheme=scheme)
+        found += [f"{scheme}: {v}" for v in await violations(page)]
+        suffix = "-dark" if scheme == "dark" else ""
+        await page.screenshot(path=RESULTS / f"{state}-{size}{suffix}.png", full_page=True)
+    await page.emulate_media(color_scheme="light")
+    assert found == [], "\n".join(found)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, async_playwright
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse
@@ -29,8 +29,8 @@ from tests.lti.platform import PeerPlatform, registered
 from tests.realtime.harness import Running, running
 from tests.required import unavailable
 from tests.servers import serve
+from tests.web.axe import RESULTS, require_axe
 
-RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 CHROMIUM_FLAGS = [
     "--no-sandbox",  # CI runs as root
     "--disable-gpu",
@@ -60,6 +60,27 @@ async def browser() -> AsyncIterator[Browser]:
         )
         yield launched
         await launched.close()
+
+
+# The sizes every page is checked at: a desktop and a phone.
+SIZES: dict[str, ViewportSize] = {
+    "desktop": {"width": 1280, "height": 800},
+    "phone": {"width": 390, "height": 844},
+}
+
+
+@pytest.fixture(params=list(SIZES))
+async def sized(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
+    """A page at each of the two sizes, for axe (its context bypasses the Content
+    Security Policy, to inject the checker); page errors fail the test."""
+    require_axe()
+    created = await browser.new_context(viewport=SIZES[request.param], bypass_csp=True)
+    opened = await created.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    await created.close()
+    assert not errors, errors
 
 
 @pytest.fixture

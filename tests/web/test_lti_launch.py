@@ -74,6 +74,14 @@ async def test_an_instructor_sets_up_the_link_and_a_learner_completes_it_in_the_
     # The instructor, back on the link, sees the score sent.
     await page.goto(course_page(platform, teacher))
     await expect(frame.locator(".lti-grades")).to_contain_text("1 sent", timeout=WAIT_MS)
+    # ... and opens the console in a tab of its own, on this assessment's results.
+    async with page.context.expect_page() as opening:
+        await frame.get_by_role("link", name="Open the instructor console").click()
+    console = await opening.value
+    await expect(console.locator("h1")).to_have_text("Week 1", timeout=WAIT_MS)
+    await expect(console.locator("tbody tr[data-user]")).to_have_count(1)
+    assert "token=" not in console.url
+    await console.close()
     assert violations == []
 
 

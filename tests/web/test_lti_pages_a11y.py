@@ -6,21 +6,17 @@ screenshot in test-results/."""
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import Browser, Frame, Page, ViewportSize, expect
+from playwright.async_api import Browser, Frame, Page, expect
 
 from tests.limits import TIMEOUT
 from tests.lti.platform import INSTRUCTOR, LaunchSpec, PeerPlatform
 from tests.lti.test_grades_e2e import set_up
 from tests.realtime.harness import Running
-from tests.web.axe import require_axe, violations
-from tests.web.conftest import RESULTS
+from tests.web.axe import RESULTS, require_axe, violations
+from tests.web.conftest import SIZES
 from tests.web.test_lti_launch import course_page
 
 WAIT_MS = TIMEOUT * 1000
-SIZES: dict[str, ViewportSize] = {
-    "desktop": {"width": 1280, "height": 800},
-    "phone": {"width": 390, "height": 780},
-}
 
 
 async def tool_frame(page: Page, tool: Running, ready: str) -> Frame:

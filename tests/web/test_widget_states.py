@@ -13,23 +13,19 @@ rendered safely; the texts in French and in Arabic, right to left.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, ViewportSize, expect
+from playwright.async_api import Page, expect
 
 from tests.assessment.fake_llm import FakeLLM, Script
 from tests.limits import TIMEOUT
 from tests.realtime.harness import Running, chat_config, create_assessment, open_conversation
-from tests.web.axe import require_axe, violations
-from tests.web.conftest import RESULTS, CoursePage
+from tests.web.axe import checked
+from tests.web.conftest import CoursePage
 
 WAIT_MS = TIMEOUT * 1000
-SIZES: dict[str, ViewportSize] = {
-    "desktop": {"width": 1280, "height": 800},
-    "phone": {"width": 390, "height": 844},
-}
 OPENING = ["Hello ", "there. ", "What does ", "photosynthesis ", "make?"]
 
 
@@ -40,35 +36,6 @@ def _items(count: int) -> dict[str, Any]:
             for n in range(1, count + 1)
         ]
     }
-
-
-@pytest.fixture(params=list(SIZES))
-async def sized(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
-    """A page at one of the two sizes; page errors fail the test. Its context bypasses
-    Content Security Policy, for the injected checker."""
-    require_axe()
-    context = await browser.new_context(viewport=SIZES[request.param], bypass_csp=True)
-    page = await context.new_page()
-    page.size = request.param  # type: ignore[attr-defined]
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    await context.close()
-    assert not errors, errors
-
-
-async def _checked(page: Page, state: str) -> None:
-    """axe in light and dark, and a screenshot of each."""
-    RESULTS.mkdir(exist_ok=True)
-    size = page.size  # type: ignore[attr-defined]
-    found: list[str] = []
-    for scheme in ("light", "dark"):
-        await page.emulate_media(color_scheme=scheme)
-        found += [f"{scheme}: {v}" for v in await violations(page)]
-        suffix = "-dark" if scheme == "dark" else ""
-        await page.screenshot(path=RESULTS / f"widget-{state}-{size}{suffix}.png")
-    await page.emulate_media(color_scheme="light")
-    assert found == [], "\n".join(found)
 
 
 async def _embed(
@@ -100,11 +67,11 @@ async def test_streaming_then_stopped(
     await expect(reply.locator(".tc-body")).to_have_text("Hello there.", timeout=WAIT_MS)
     await expect(sized.locator(".tc-announce")).to_have_text("The tutor is replying.")
     await expect(sized.locator(".tc-input")).to_be_focused()
-    await _checked(sized, "streaming")
+    await checked(sized, "widget-streaming")
     await sized.get_by_role("button", name="Stop").click()
     await expect(reply).to_have_attribute("data-state", "cancelled", timeout=WAIT_MS)
     await expect(sized.locator(".tc-announce")).to_have_text("Hello there. ")
-    await _checked(sized, "stopped")
+    await checked(sized, "widget-stopped")
     gate.set()
 
 
@@ -118,7 +85,7 @@ async def test_a_failed_reply_and_a_refused_turn(
         "data-state", "error", timeout=WAIT_MS
     )
     await expect(sized.get_by_role("button", name="Ask again")).to_be_visible()
-    await _checked(sized, "failed-reply")
+    await checked(sized, "widget-failed-reply")
 
 
 async def test_a_long_transcript_scrolls_with_the_answer_field_in_view(
@@ -135,9 +102,10 @@ async def test_a_long_transcript_scrolls_with_the_answer_field_in_view(
         await expect(replies).to_have_count(1 + n, timeout=WAIT_MS)
     log = sized.locator(".tc-log")
     assert await log.evaluate("l => l.scrollHeight > l.clientHeight")
-    viewport = SIZES[sized.size]  # type: ignore[attr-defined]
+    viewport = sized.viewport_size
     field = await sized.locator(".tc-input").bounding_box()
-    assert field is not None and field["y"] + field["height"] <= viewport["height"]
+    assert viewport is not None and field is not None
+    assert field["y"] + field["height"] <= viewport["height"]
     # The newest reply is in view: the transcript followed it.
     assert await log.evaluate("l => l.scrollHeight - l.scrollTop - l.clientHeight < 48")
 
@@ -147,7 +115,7 @@ async def test_a_long_transcript_scrolls_with_the_answer_field_in_view(
     jump = sized.get_by_role("button", name="Jump to latest")
     await expect(jump).to_be_visible()
     assert await log.evaluate("l => l.scrollTop") == 0
-    await _checked(sized, "scrolled-up")
+    await checked(sized, "widget-scrolled-up")
     await jump.click()
     await expect(jump).to_be_hidden()
     assert await log.evaluate("l => l.scrollHeight - l.scrollTop - l.clientHeight < 48")
@@ -170,7 +138,7 @@ async def test_a_finished_attempt_shows_again_on_reload_and_a_new_one_on_request
     )
     await expect(result).to_be_focused()
     await expect(sized.locator(".tc-announce")).to_have_text("Assessment complete: 100%.")
-    await _checked(sized, "completed")
+    await checked(sized, "widget-completed")
 
     await sized.reload()
     await expect(sized.locator(".tc-user .tc-body")).to_have_text(["2"], timeout=WAIT_MS)
@@ -206,7 +174,7 @@ async def test_a_finished_attempt_shows_again_on_reload_and_a_new_one_on_request
         timeout=WAIT_MS,
     )
     await expect(again).to_be_hidden()
-    await _checked(sized, "attempts")
+    await checked(sized, "widget-attempts")
 
 
 async def test_maths_links_and_code_are_rendered_safely(
@@ -238,7 +206,7 @@ async def test_maths_links_and_code_are_rendered_safely(
     ]
     await expect(reply).to_contain_text("[this](javascript:alert(1))")
     await expect(reply.locator("pre code")).to_have_text("print('hi')")
-    await _checked(sized, "maths")
+    await checked(sized, "widget-maths")
 
 
 @pytest.mark.parametrize(
@@ -276,4 +244,40 @@ async def test_the_texts_in_another_language(
         assert tutor_right > student_right and tutor["x"] > student["x"]
     else:
         assert tutor["x"] < student["x"]
-    await _checked(sized, f"locale-{locale}")
+    await checked(sized, f"widget-locale-{locale}")
+
+
+async def test_offline_a_waiting_turn_then_an_expired_session(
+    run: Running, course: tuple[CoursePage, str], sized: Page
+) -> None:
+    """Offline: the status says so and a typed answer waits. A session whose token
+    expires with no way to renew it: stopped, the answer field closed."""
+    assessment = await create_assessment(run, "fill_blank", "mastery", _items(2))
+    await _embed(run, course, sized, assessment)
+    await expect(sized.locator(".tc-assistant[data-state=complete]")).to_have_count(
+        1, timeout=WAIT_MS
+    )
+    await sized.context.set_offline(True)
+    await expect(sized.locator(".tc-status")).to_have_attribute(
+        "data-state", "offline", timeout=WAIT_MS
+    )
+    await _answer(sized, "2")
+    await expect(sized.locator(".tc-user .tc-meta")).to_have_text("Waiting for connection…")
+    await checked(sized, "widget-offline")
+    await sized.context.set_offline(False)
+    await expect(sized.locator(".tc-user")).to_have_attribute(
+        "data-state", "stored", timeout=WAIT_MS
+    )
+
+    conversation = await open_conversation(run, assessment, "student-2")
+    site, origin = course
+    short = run.token("student-2", ttl=timedelta(seconds=1))
+    await sized.goto(origin + site.embed(f"expired-{conversation}", conversation, short))
+    await expect(sized.locator(".tc-status")).to_have_attribute(
+        "data-state", "stopped", timeout=WAIT_MS
+    )
+    await expect(sized.locator(".tc-status")).to_have_text(
+        "Your session has expired. Reload the page to sign in again."
+    )
+    await expect(sized.locator(".tc-input")).to_be_disabled()
+    await checked(sized, "widget-expired")

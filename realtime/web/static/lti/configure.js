@@ -30,6 +30,15 @@
   });
   root.appendChild(facts);
 
+  if (launch.assessment) {
+    // The console opens in a tab of its own, signed in by the fragment (never sent).
+    var view = "#/a/" + encodeURIComponent(launch.assessment.id) + "/results";
+    root.appendChild(element("p", {}, undefined)).appendChild(element("a", {
+      href: launch.url + "/console" + view + "&token=" + encodeURIComponent(launch.token),
+      target: "_blank", rel: "noopener noreferrer", class: "lti-console",
+    }, "Open the instructor console: results, transcripts, generated content, forms"));
+  }
+
   root.appendChild(element("h2", {}, launch.assessment ? "Edit this assessment" : "Set up this assessment"));
   root.appendChild(element("p", { id: "lti-help" },
     "The assessment as JSON: its type (fill_blank, flashcards or chat), grading schema and " +

@@ -357,6 +357,8 @@
     // With the assessment's id the widget lists the student's attempts at the end and
     // starts a new one when the assessment's policy allows and the student asks.
     this.assessmentId = options.assessmentId || null;
+    // An instructor watching an attempt (the protocol's observer): no answer field.
+    this.readOnly = !!options.readOnly;
     this.locale = language(root, options.locale);
     this.texts = Object.assign({}, MESSAGES.en, MESSAGES[this.locale], options.messages || {});
     // Called for a fresh token when the server closes the socket because the token
@@ -578,7 +580,7 @@
         this.opened = true;
         // The assessment opens: the answer field takes the keyboard (not the page's
         // scroll position: the widget may sit below other content).
-        if (!this.completed) this.focusInput = true;
+        if (!this.completed && !this.readOnly) this.focusInput = true;
       }
       this._heartbeat();
       if (this.replayLeft === 0) this._replayed();
@@ -910,6 +912,7 @@
       form.appendChild(this.countEl);
       form.appendChild(this.stopButton);
       form.appendChild(this.sendButton);
+      form.hidden = this.readOnly;
       [head, this.progressEl, transcript, this.announceEl, this.resultEl, form].forEach(
         function (part) { box.appendChild(part); });
       this.root.appendChild(box);

@@ -3,7 +3,7 @@ course (the tenant) whose instructor created it."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, ScalarSelect, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from persistence.database import Database
@@ -123,6 +123,15 @@ class AssessmentStore:
             .order_by(assessment_configs.c.updated_at.desc(), assessment_configs.c.id)
         )
         return [from_row(AssessmentConfig, row) for row in await self._db.fetch_all(query)]
+
+    async def count_in_course(self, tenant: Tenant) -> int:
+        """How many assessments the course has, archived ones included."""
+        query = select(func.count().label("n")).where(
+            assessment_configs.c.platform_id == tenant.platform_id,
+            assessment_configs.c.course_id == tenant.course_id,
+        )
+        row = await self._db.fetch_one(query)
+        return 0 if row is None else int(row["n"])
 
     async def find(self, platform_id: str, resource_link_id: str) -> AssessmentConfig | None:
         """The config of a resource link, if it has one."""

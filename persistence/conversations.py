@@ -315,6 +315,19 @@ class ConversationStore:
         )
         return [from_row(Conversation, row) for row in await self._db.fetch_all(query)]
 
+    async def of_student(self, tenant: Tenant, user_id: str) -> list[Conversation]:
+        """Every attempt of one student in a course, of any assessment, newest first."""
+        query = (
+            select(conversations)
+            .where(
+                conversations.c.platform_id == tenant.platform_id,
+                conversations.c.course_id == tenant.course_id,
+                conversations.c.user_id == user_id,
+            )
+            .order_by(conversations.c.started_at.desc(), conversations.c.id.desc())
+        )
+        return [from_row(Conversation, row) for row in await self._db.fetch_all(query)]
+
     async def abandon_idle(self, idle_since: datetime) -> list[Conversation]:
         """Mark abandoned every active conversation with no activity since ``idle_since``."""
         statement = (

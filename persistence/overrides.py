@@ -7,6 +7,7 @@ import dataclasses
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.database import Database
 from persistence.errors import NotFound
@@ -25,6 +26,8 @@ class AttemptInProgress(Exception):
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class ScoreOverride:
+    """A score set by hand, with the score it replaced, its reason and who set it."""
+
     id: str
     conversation_id: str
     platform_id: str
@@ -45,9 +48,15 @@ class ScoreOverrideStore:
 
     async def set(
         self, conversation: Conversation, *, score: float, reason: str, set_by: str, comment: str
-    ) -> ScoreOverride:
+    ) -> tuple[ScoreOverride, bool]:
         """Set a finished attempt's score, in one transaction with its record, the
-        student's average and (for an LTI placement with grades) the gradebook's outbox.
+        student's average (a completed attempt is counted in it) and, when it is the
+        student's latest finished attempt (the one the gradebook holds) of an LTI
+        placement with grades, the gradebook's outbox.
+
+        Returns:
+            The override, and whether it is the latest finished attempt (the score the
+            gradebook gets, for an LTI placement with grades).
 
         Raises:
             NotFound: the conversation is gone.
@@ -57,9 +66,9 @@ class ScoreOverrideStore:
         async with self._db.write() as conn:
             current = (
                 await conn.execute(
-                    select(conversations.c.status, conversations.c.mastery_score).where(
-                        conversations.c.id == conversation.id
-                    )
+                    select(conversations.c.status, conversations.c.mastery_score)
+                    .where(conversations.c.id == conversation.id)
+                    .with_for_update()  # two overrides at once: one after the other
                 )
             ).one_or_none()
             if current is None:
@@ -93,17 +102,24 @@ class ScoreOverrideStore:
                 .mappings()
                 .one()
             )
-            await rescore(
-                conn,
-                tenant=Tenant(conversation.platform_id, conversation.course_id),
-                user_id=conversation.user_id,
-                previous=current.mastery_score,
-                score=score,
-            )
-            await enqueue_grade(
-                conn, conversation_id=conversation.id, score_given=score, comment=comment, now=now
-            )
-        return from_row(ScoreOverride, row)
+            if current.status == "completed":
+                await rescore(
+                    conn,
+                    tenant=Tenant(conversation.platform_id, conversation.course_id),
+                    user_id=conversation.user_id,
+                    previous=current.mastery_score,
+                    score=score,
+                )
+            latest = await _latest_finished(conn, conversation)
+            if latest:
+                await enqueue_grade(
+                    conn,
+                    conversation_id=conversation.id,
+                    score_given=score,
+                    comment=comment,
+                    now=now,
+                )
+        return from_row(ScoreOverride, row), latest
 
     async def of_assessment(self, assessment_config_id: str) -> list[ScoreOverride]:
         """The overrides of an assessment's attempts, newest first."""
@@ -114,3 +130,20 @@ class ScoreOverrideStore:
             .order_by(score_overrides.c.created_at.desc(), score_overrides.c.id)
         )
         return [from_row(ScoreOverride, row) for row in await self._db.fetch_all(query)]
+
+
+async def _latest_finished(conn: AsyncConnection, conversation: Conversation) -> bool:
+    """Whether ``conversation`` is its student's latest finished attempt of its
+    assessment: the attempt whose score the gradebook holds."""
+    query = (
+        select(conversations.c.id)
+        .where(
+            conversations.c.assessment_config_id == conversation.assessment_config_id,
+            conversations.c.user_id == conversation.user_id,
+            conversations.c.course_id == conversation.course_id,
+            conversations.c.status != "active",
+        )
+        .order_by(conversations.c.started_at.desc(), conversations.c.id.desc())
+        .limit(1)
+    )
+    return (await conn.execute(query)).scalar_one_or_none() == conversation.id

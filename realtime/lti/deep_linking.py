@@ -29,6 +29,7 @@ from realtime.lti.claims import LTI, LaunchClaims, LaunchRefused
 from realtime.lti.forms import parameters
 from realtime.lti.pages import error_page, framed
 from realtime.lti.service import Lti, origin_of
+from realtime.web.api import title_of
 
 __all__ = ["CUSTOM_ASSESSMENT", "choose", "picker_page", "place"]
 
@@ -66,7 +67,10 @@ def picker_page(
     )
     rows = "".join(
         _choice(
-            context, config.id, _title(config), f"{config.assessment_type}, {config.grading_schema}"
+            context,
+            config.id,
+            title_of(config),
+            f"{config.assessment_type}, {config.grading_schema}",
         )
         for config in choices
     )
@@ -94,7 +98,7 @@ async def choose(request: Request) -> Response:
         title, resource_id = "A new assessment", NEW
         if chosen != NEW:
             config = await lti.store.assessments.get(chosen, tenant=tenant)
-            title, resource_id = _title(config), config.id
+            title, resource_id = title_of(config), config.id
     except (LaunchRefused, NotFound) as refused:
         return error_page(str(refused))
     now = int(time.time())
@@ -173,11 +177,6 @@ def _context(lti: Lti, token: str) -> dict[str, Any]:
         expired="the choice took too long: add the assessment again from the LMS",
         foreign="the choice did not come from this tool's page",
     )
-
-
-def _title(config: AssessmentConfig) -> str:
-    title = (config.ai_config or {}).get("title")
-    return str(title) if title else f"{config.assessment_type} assessment"
 
 
 def _choice(context: str, value: str, title: str, detail: str) -> str:

@@ -38,12 +38,15 @@ __all__ = [
     "id_of",
     "instructor",
     "open_attempt",
+    "room_for_another",
     "routes",
     "text_of",
+    "title_of",
     "visible_conversation",
 ]
 
 MAX_PAGE = 1000
+MAX_ASSESSMENTS_PER_COURSE = 1000  # clones and links included, archived ones too
 OPENING_WAIT = 10.0  # seconds; the opening starts within milliseconds
 
 
@@ -186,9 +189,12 @@ async def put_assessment(request: Request, hub: Hub, identity: Identity) -> Resp
     )
     if spec.llm is not None:
         hub.providers.resolve(spec.llm)  # a provider and model of the operator's, or 422
+    resource_link_id = id_of(body, "resource_link_id")
+    if await hub.store.assessments.find(identity.platform_id, resource_link_id) is None:
+        await room_for_another(hub, identity)
     config = await hub.store.assessments.upsert(
         tenant=identity.tenant,
-        resource_link_id=id_of(body, "resource_link_id"),
+        resource_link_id=resource_link_id,
         assessment_type=body["assessment_type"],
         grading_schema=body["grading_schema"],
         ai_config=body["ai_config"],
@@ -196,6 +202,12 @@ async def put_assessment(request: Request, hub: Hub, identity: Identity) -> Resp
         mastery_threshold=float(threshold),
     )
     return JSON(config_json(config, full=True))
+
+
+async def room_for_another(hub: Hub, identity: Identity) -> None:
+    """429 when the course already has the most assessments a course may have."""
+    if await hub.store.assessments.count_in_course(identity.tenant) >= MAX_ASSESSMENTS_PER_COURSE:
+        raise ApiError(429, f"a course has at most {MAX_ASSESSMENTS_PER_COURSE} assessments")
 
 
 async def get_assessment(request: Request, hub: Hub, identity: Identity) -> Response:
@@ -370,6 +382,12 @@ async def course_analytics(request: Request, hub: Hub, identity: Identity) -> Re
         return JSON(snapshot, status_code=201)
     snapshots = await hub.store.analytics.list(tenant, assignment)
     return JSON({"snapshots": snapshots})
+
+
+def title_of(config: AssessmentConfig) -> str:
+    """An assessment's title, or what it is when it has none."""
+    title = (config.ai_config or {}).get("title")
+    return str(title) if title else f"{config.assessment_type} assessment"
 
 
 def config_json(config: AssessmentConfig, *, full: bool) -> dict[str, Any]:

@@ -17,7 +17,15 @@ from starlette.routing import Route
 from persistence.values import new_id
 from realtime.auth import Identity
 from realtime.hub import Hub
-from realtime.web.api import JSON, assessment_of, config_json, endpoint, instructor
+from realtime.web.api import (
+    JSON,
+    assessment_of,
+    config_json,
+    endpoint,
+    instructor,
+    room_for_another,
+    title_of,
+)
 
 __all__ = ["routes"]
 
@@ -37,8 +45,9 @@ async def clone_assessment(request: Request, hub: Hub, identity: Identity) -> Re
     title marked as a copy (201)."""
     instructor(identity)
     config = await assessment_of(request, hub, identity)
+    await room_for_another(hub, identity)
     ai_config: dict[str, Any] = dict(config.ai_config or {})
-    title = str(ai_config.get("title") or f"{config.assessment_type} assessment")
+    title = title_of(config)
     ai_config["title"] = title if title.startswith(COPY_PREFIX) else COPY_PREFIX + title
     copy = await hub.store.assessments.upsert(
         tenant=identity.tenant,

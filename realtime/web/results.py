@@ -7,6 +7,7 @@ reason, sent on to the gradebook.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 from collections import Counter, defaultdict
@@ -29,6 +30,7 @@ from realtime.web.api import (
     body_of,
     endpoint,
     instructor,
+    title_of,
     visible_conversation,
 )
 
@@ -77,6 +79,38 @@ async def assessment_results(request: Request, hub: Hub, identity: Identity) -> 
             "summary": summary,
             "completions": _completions(attempts),
             "overrides": overridden,
+        }
+    )
+
+
+async def student_results(request: Request, hub: Hub, identity: Identity) -> Response:
+    """``GET /api/courses/{course}/students/{user}``: one student's attempts of every
+    assessment of the course, newest first, and their progress (instructors of the
+    course)."""
+    instructor(identity, request.path_params["course_id"])
+    user_id = request.path_params["user_id"]
+    attempts = await hub.store.conversations.of_student(identity.tenant, user_id)
+    configs = {c.id: c for c in await hub.store.assessments.in_course(identity.tenant)}
+    progress = await hub.store.progress.get(identity.tenant, user_id)
+    return JSON(
+        {
+            "user_id": user_id,
+            "progress": progress,
+            "attempts": [
+                {
+                    "id": a.id,
+                    "assessment_id": a.assessment_config_id,
+                    "title": title_of(configs[a.assessment_config_id]),
+                    "status": a.status,
+                    "mastery_score": a.mastery_score,
+                    "passed": a.status != "active"
+                    and a.mastery_score >= configs[a.assessment_config_id].mastery_threshold,
+                    "started_at": a.started_at,
+                    "completed_at": a.completed_at,
+                }
+                for a in attempts
+                if a.assessment_config_id in configs
+            ],
         }
     )
 
@@ -165,7 +199,8 @@ def _when(moment: datetime) -> str:
 
 async def set_score(request: Request, hub: Hub, identity: Identity) -> Response:
     """``POST /api/conversations/{id}/score`` ``{score, reason}``: a finished attempt's
-    score set by an instructor of its course; the gradebook gets it too."""
+    score set by an instructor of its course. The gradebook gets it when it is the
+    student's latest finished attempt (``latest_attempt``), the one the gradebook holds."""
     instructor(identity)
     conversation = await visible_conversation(request, hub, identity)
     body = await body_of(request)
@@ -182,7 +217,7 @@ async def set_score(request: Request, hub: Hub, identity: Identity) -> Response:
         raise ApiError(422, f"reason: must be a non-empty string of at most {MAX_REASON_CHARS}")
     score = round(float(score), 2)
     try:
-        override = await hub.store.overrides.set(
+        override, latest = await hub.store.overrides.set(
             conversation,
             score=score,
             reason=reason.strip(),
@@ -191,12 +226,16 @@ async def set_score(request: Request, hub: Hub, identity: Identity) -> Response:
         )
     except AttemptInProgress as running:
         raise ApiError(409, str(running)) from None
-    return JSON(override)
+    # Only the latest finished attempt's score is the gradebook's (as completions send).
+    return JSON(dataclasses.asdict(override) | {"latest_attempt": latest})
 
 
 routes = [
     Route(
         "/api/assessments/{assessment_id}/results", endpoint(assessment_results), methods=["GET"]
+    ),
+    Route(
+        "/api/courses/{course_id}/students/{user_id}", endpoint(student_results), methods=["GET"]
     ),
     Route("/api/conversations/{conversation_id}/score", endpoint(set_score), methods=["POST"]),
 ]

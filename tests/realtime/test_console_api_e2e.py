@@ -187,3 +187,41 @@ async def test_generated_content_is_corrected_before_approval(run: Running) -> N
         run, "PUT", f"/api/assessments/{assessment}/content/nope", teacher, {"items": [fixed]}
     )
     assert unknown.status_code == 404
+
+
+async def test_one_students_attempts_across_the_course(run: Running) -> None:
+    first = await create_assessment(run, "fill_blank", "mastery", FILL_BLANK | {"title": "A"})
+    await take_attempt(run, first, "student-1", ["Paris", "4"])
+    response = await api(run, "GET", "/api/courses/course-1/students/student-1", _teacher(run))
+    shown = response.json()
+    assert [(a["title"], a["passed"]) for a in shown["attempts"]] == [("A", True)]
+    assert shown["progress"]["average_mastery"] == 100
+    nobody = await api(run, "GET", "/api/courses/course-1/students/nobody", _teacher(run))
+    assert nobody.json() == {"user_id": "nobody", "progress": None, "attempts": []}
+    other = await api(run, "GET", "/api/courses/course-1/students/student-1", _teacher(run, "c2"))
+    assert other.status_code == 403
+
+
+async def test_only_the_latest_attempts_score_goes_to_the_gradebook(run: Running) -> None:
+    assessment = await create_assessment(
+        run, "fill_blank", "mastery", FILL_BLANK | {"new_attempt": "automatic"}
+    )
+    older = await take_attempt(run, assessment, "student-1", ["Lyon"])
+    latest = await take_attempt(run, assessment, "student-1", ["Paris", "4"])
+    assert older != latest
+    body = {"score": 60, "reason": "Partly right"}
+    first = await api(run, "POST", f"/api/conversations/{older}/score", _teacher(run), body)
+    second = await api(run, "POST", f"/api/conversations/{latest}/score", _teacher(run), body)
+    assert (first.json()["latest_attempt"], second.json()["latest_attempt"]) == (False, True)
+
+
+async def test_a_course_holds_a_bounded_number_of_assessments(
+    run: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("realtime.web.api.MAX_ASSESSMENTS_PER_COURSE", 1)
+    assessment = await create_assessment(run, "fill_blank", "mastery", FILL_BLANK)
+    cloned = await api(run, "POST", f"/api/assessments/{assessment}/clone", _teacher(run))
+    assert (cloned.status_code, cloned.json()) == (
+        429,
+        {"error": "a course has at most 1 assessments"},
+    )

@@ -116,6 +116,9 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         "403", "403", "403", "ok", "403", "empty", "403", "401",
     ),
     "GET /api/llm-providers": ("403", "403", "403", "ok", "ok", "ok", "403", "401"),
+    "GET /api/courses/course-1/students/s1": (
+        "403", "403", "403", "ok", "403", "empty", "403", "401",
+    ),
     "GET /api/assessments/{a}/results": (
         "403", "403", "403", "ok", "404", "404", "403", "401",
     ),
@@ -208,6 +211,10 @@ def _assessment_seen(body: Any) -> str:
 
 def _progress_seen(body: Any) -> str:
     return "ok" if any(p["user_id"] == "s1" for p in body["progress"]) else "empty"
+
+
+def _student_seen(body: Any) -> str:
+    return "ok" if body["attempts"] else "empty"
 
 
 def _assessments_seen(body: Any) -> str:
@@ -337,6 +344,9 @@ PROBES: dict[str, Probe] = {
         "GET", "/api/courses/course-1/assessments", _assessments_seen
     ),
     "GET /api/llm-providers": _http("GET", "/api/llm-providers", _any),
+    "GET /api/courses/course-1/students/s1": _http(
+        "GET", "/api/courses/course-1/students/s1", _student_seen
+    ),
     "GET /api/assessments/{a}/results": _http("GET", "/api/assessments/{a}/results", _any),
     "POST /api/conversations/{c}/score": _http(
         "POST", "/api/conversations/{c}/score", _any, {"score": 50, "reason": "matrix"}

@@ -76,6 +76,25 @@ async def test_an_assessment_is_made_with_the_form_fixed_where_the_server_says(
     await sized.get_by_role("button", name="Save").click()
     await expect(sized.locator(".tcc-errors")).to_have_text("Saved.", timeout=WAIT_MS)
 
+    # A variant of the item: refused where it is wrong, then saved.
+    await sized.get_by_role("button", name="Add a variant to item 1").click()
+    variant = sized.locator(".tcc-variant")
+    variant_sentence = variant.get_by_label("Sentence, with the blank as ___")
+    await variant_sentence.fill("The capital of Italy is Rome.")
+    await variant.get_by_label("Accepted answers (one a line)").fill("Rome")
+    await sized.get_by_role("button", name="Save").click()
+    await expect(variant_sentence).to_have_attribute("aria-invalid", "true", timeout=WAIT_MS)
+    await checked(sized, "console-variant")
+    await variant_sentence.fill("The capital of Italy is ___.")
+    await sized.get_by_role("button", name="Save").click()
+    await expect(sized.locator(".tcc-errors")).to_have_text("Saved.", timeout=WAIT_MS)
+    teacher = run.token("teacher", "course-1", "Instructor")
+    listed = await api(run, "GET", "/api/courses/course-1/assessments", teacher)
+    (saved,) = listed.json()["assessments"]
+    assert saved["ai_config"]["items"][0]["variants"] == [
+        {"text": "The capital of Italy is ___.", "answers": ["Rome"]}
+    ]
+
     await sized.get_by_role("link", name="tutorchat").click()
     row = sized.locator("tbody tr")
     await expect(row).to_have_count(1, timeout=WAIT_MS)
@@ -122,6 +141,12 @@ async def test_results_charts_csv_a_transcript_and_a_score_set_by_hand(
     lines = saved.read_text().splitlines()
     assert lines[0].startswith("user_id,attempts,best_score") and len(lines) == 3
 
+    # One student across the course.
+    await sized.get_by_role("link", name="student-2", exact=True).click()
+    await expect(sized.locator("h1")).to_have_text("Student student-2", timeout=WAIT_MS)
+    await expect(sized.locator("tbody tr")).to_have_count(1)
+    await checked(sized, "console-student")
+    await sized.go_back()
     await sized.get_by_role("link", name="Attempt 1 of student-2").click()
     await expect(sized.locator(".tcc-turn")).to_have_count(5, timeout=WAIT_MS)
     await sized.get_by_label("Score (0 to 100)").fill("80")
@@ -192,3 +217,22 @@ async def test_a_learners_token_does_not_open_the_console(run: Running, sized: P
     await expect(sized.locator("h1")).to_have_text("Sign in")
     await expect(sized.get_by_role("alert")).to_have_text("That token is not an instructor's.")
     await checked(sized, "console-sign-in")
+
+
+async def test_a_link_with_another_courses_token_asks_before_switching(
+    run: Running, sized: Page
+) -> None:
+    await _console(sized, run)
+    await expect(sized.locator("h1")).to_have_text("Assessments")
+    await sized.goto("about:blank")
+    other = run.token("teacher-9", "course-9", "Instructor")
+    await sized.goto(f"{run.base_url}/console#token={other}")
+    await expect(sized.locator("h1")).to_have_text("Switch course?", timeout=WAIT_MS)
+    assert "token=" not in sized.url
+    await checked(sized, "console-switch")
+    await sized.get_by_role("button", name="Stay in course course-1").click()
+    await expect(sized.locator("#who")).to_have_text("Course course-1 · teacher")
+    await sized.goto("about:blank")
+    await sized.goto(f"{run.base_url}/console#token={other}")
+    await sized.get_by_role("button", name="Switch to course course-9").click()
+    await expect(sized.locator("#who")).to_have_text("Course course-9 · teacher-9")

@@ -23,25 +23,26 @@
   var TYPES = { fill_blank: "Fill in the blank", flashcards: "Flashcards", chat: "Chat" };
   var SCHEMAS = { mastery: "Mastery", percentage: "Percentage", engagement: "Engagement" };
   var ITEMS_FIELD = { fill_blank: "items", flashcards: "cards", chat: "objectives" };
-  // The fields of one item, by type: [key, label, kind, help]. "lines" is a list typed one
-  // a line. Fields the form does not show (variants, case_sensitive) are kept as they are.
+  // The fields of one item, by type: [key, label, kind, "required"]. "lines" is a list typed
+  // one a line; an optional field left empty is left out. Fields the form does not show
+  // (case_sensitive, a key point's other phrasings) are kept as they are.
   var ITEM_FIELDS = {
     fill_blank: [
-      ["id", "Id", "text"],
-      ["text", "Sentence, with the blank as ___", "text"],
+      ["id", "Id", "text", "required"],
+      ["text", "Sentence, with the blank as ___", "text", "required"],
       ["answers", "Accepted answers (one a line)", "lines"],
       ["hint", "Hint (optional)", "text"],
       ["reject", "Answers that are wrong though close to a right one (one a line)", "lines"],
     ],
     flashcards: [
-      ["id", "Id", "text"],
-      ["front", "Front", "text"],
-      ["back", "Back (the answer)", "text"],
+      ["id", "Id", "text", "required"],
+      ["front", "Front", "text", "required"],
+      ["back", "Back (the answer)", "text", "required"],
       ["accept", "Other right answers (one a line)", "lines"],
     ],
     chat: [
-      ["id", "Id", "text"],
-      ["question", "Question", "text"],
+      ["id", "Id", "text", "required"],
+      ["question", "Question", "text", "required"],
       ["key_points", "Key points a full answer states (one a line)", "lines"],
       ["hints", "Hints (one a line; never an answer)", "lines"],
       ["explanation", "Explanation once the tries are used (optional)", "text"],
@@ -136,13 +137,37 @@
 
   // ---- Signing in -----------------------------------------------------------------
 
-  function signIn() {
+  function arrived() {
+    // A token in the address at load (an LMS launch's link): it leaves the address at
+    // once, the view it named stays. One for another course or user than the tab's is
+    // only taken once the instructor says so (a link could carry someone else's).
     var fragment = /[#&]token=([^&]+)/.exec(location.hash);
-    if (fragment) {
-      sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(fragment[1]));
-      // The token leaves the address; the view it named stays.
-      history.replaceState(null, "", location.pathname + (location.hash.replace(/[#&]token=[^&]+/, "") || "#/"));
+    if (!fragment) return true;
+    history.replaceState(null, "", location.pathname + (location.hash.replace(/[#&]token=[^&]+/, "") || "#/"));
+    var offered;
+    try { offered = decodeURIComponent(fragment[1]); } catch (error) { return true; }
+    var current = sessionStorage.getItem(TOKEN_KEY);
+    var now = current && decodeClaims(current);
+    var next = decodeClaims(offered);
+    if (!now || now.exp * 1000 < Date.now() || !next || (now.course === next.course && now.sub === next.sub && now.platform === next.platform)) {
+      sessionStorage.setItem(TOKEN_KEY, offered);
+      return true;
     }
+    show("Switch course?", [
+      notice("This link signs you in to course " + next.course + " as " + next.sub +
+             ". This tab is signed in to course " + now.course + " as " + now.sub + "."),
+      h("p", { class: "tcc-toolbar" }, [
+        h("button", { type: "button", class: "tcc-primary", text: "Switch to course " + next.course, onclick: function () {
+          sessionStorage.setItem(TOKEN_KEY, offered);
+          route();
+        } }),
+        h("button", { type: "button", text: "Stay in course " + now.course, onclick: route }),
+      ]),
+    ]);
+    return false;
+  }
+
+  function signIn() {
     token = sessionStorage.getItem(TOKEN_KEY);
     claims = token && decodeClaims(token);
     var instructor = claims && (claims.roles || []).indexOf("Instructor") >= 0;
@@ -310,7 +335,7 @@
       }))]),
       h("tbody", {}, results.students.map(function (s) {
         return h("tr", { "data-user": s.user_id }, [
-          h("th", { scope: "row", text: s.user_id }),
+          h("th", { scope: "row" }, [h("a", { href: "#/s/" + encodeURIComponent(s.user_id), text: s.user_id })]),
           h("td", { text: String(s.attempts.length) }),
           h("td", { text: percent(s.best_score) }),
           h("td", { text: s.latest_status === "active" ? "in progress" : percent(s.latest_score) }),
@@ -339,6 +364,38 @@
         link.click();
         link.remove();
       });
+  }
+
+  // ---- One student ----------------------------------------------------------------
+
+  function studentView(userId) {
+    api("GET", "/api/courses/" + encodeURIComponent(claims.course) + "/students/" + encodeURIComponent(userId)).then(function (body) {
+      var progress = body.progress;
+      var facts = h("dl", { class: "tcc-facts" }, [
+        h("dt", { text: "Attempts" }), h("dd", { text: String(body.attempts.length) }),
+        h("dt", { text: "Completed in the course" }), h("dd", { text: progress ? String(progress.total_assessments) : "0" }),
+        h("dt", { text: "Average mastery" }), h("dd", { text: progress ? percent(progress.average_mastery) : "–" }),
+        h("dt", { text: "Last activity" }), h("dd", { text: progress ? when(progress.last_activity) : "–" }),
+      ]);
+      var table = body.attempts.length ? h("table", { class: "tcc-table" }, [
+        h("caption", { text: "Attempts, newest first" }),
+        h("thead", {}, [h("tr", {}, ["Assessment", "Status", "Score", "Passed", "Started", "Finished", "Attempt"].map(function (name) {
+          return h("th", { scope: "col", text: name });
+        }))]),
+        h("tbody", {}, body.attempts.map(function (a) {
+          return h("tr", {}, [
+            h("th", { scope: "row" }, [h("a", { href: "#/a/" + a.assessment_id + "/results", text: a.title })]),
+            h("td", { text: a.status }),
+            h("td", { text: percent(a.mastery_score) }),
+            h("td", { text: a.status === "active" ? "–" : a.passed ? "yes" : "no" }),
+            h("td", { text: when(a.started_at) }),
+            h("td", { text: when(a.completed_at) }),
+            h("td", {}, [h("a", { href: "#/c/" + a.id, text: a.status === "active" ? "Watch" : "Read", "aria-label": (a.status === "active" ? "Watch " : "Read ") + a.title + ", started " + when(a.started_at) })]),
+          ]);
+        })),
+      ]) : notice("No attempt in this course yet.");
+      show("Student " + userId, [facts, h("div", { class: "tcc-scroll" }, [table])]);
+    }).catch(failed);
   }
 
   // ---- One attempt ----------------------------------------------------------------
@@ -386,7 +443,9 @@
         status.textContent = "Saving…";
         api("POST", "/api/conversations/" + conversation.id + "/score", { score: Number(score.value), reason: reason.value })
           .then(function (override) {
-            status.textContent = "Saved: " + percent(override.score) + " (was " + percent(override.previous_score) + "). The gradebook gets it too where the LMS takes grades.";
+            status.textContent = "Saved: " + percent(override.score) + " (was " + percent(override.previous_score) + "). " +
+              (override.latest_attempt ? "The gradebook gets it too where the LMS takes grades." :
+               "The gradebook keeps the student's latest attempt's score.");
             root.querySelector(".tcc-score").textContent = percent(override.score);
           })
           .catch(function (error) { status.textContent = error.message; });
@@ -494,9 +553,36 @@
 
     function itemFieldset(type, key, item, index) {
       var path = "ai_config." + key + "." + index;
-      var set = h("fieldset", { class: "tcc-item" }, [h("legend", { text: (type === "flashcards" ? "Card " : type === "chat" ? "Question " : "Item ") + (index + 1) })]);
+      var noun = type === "flashcards" ? "Card " : type === "chat" ? "Question " : "Item ";
+      var set = h("fieldset", { class: "tcc-item" }, [h("legend", { text: noun + (index + 1) })]);
+      itemFields(set, type, item, path, true);
+      // Variants: other versions testing the same skill (every field but the id).
+      (item.variants || []).forEach(function (variant, v) {
+        var nested = h("fieldset", { class: "tcc-variant" }, [h("legend", { text: "Variant " + (v + 1) + " of " + noun.toLowerCase() + (index + 1) })]);
+        itemFields(nested, type, variant, path + ".variants." + v, false);
+        nested.appendChild(h("button", { type: "button", class: "tcc-remove", text: "Remove this variant", onclick: function () {
+          item.variants.splice(v, 1);
+          if (!item.variants.length) delete item.variants;
+          build();
+        } }));
+        set.appendChild(nested);
+      });
+      set.appendChild(h("button", { type: "button", text: "Add a variant", "aria-label": "Add a variant to " + noun.toLowerCase() + (index + 1), onclick: function () {
+        item.variants = (item.variants || []).concat([{}]);
+        build();
+      } }));
+      if (assessment) set.appendChild(tryAnswer(item));
+      set.appendChild(h("button", { type: "button", class: "tcc-remove", text: "Remove", "aria-label": "Remove " + noun.toLowerCase() + (index + 1), onclick: function () {
+        draft.ai_config[key].splice(index, 1);
+        build();
+      } }));
+      return set;
+    }
+
+    function itemFields(container, type, item, path, withId) {
       ITEM_FIELDS[type].forEach(function (spec) {
         var name = spec[0];
+        if (name === "id" && !withId) return;
         var value = item[name];
         var control;
         if (spec[2] === "lines") {
@@ -513,19 +599,12 @@
           control.value = shown;
         } else {
           control = h("input", { type: "text", value: value || "", oninput: function (e) {
-            if (e.target.value === "" && name !== "id" && name !== "text" && name !== "front" && name !== "back" && name !== "question") delete item[name];
+            if (e.target.value === "" && spec[3] !== "required") delete item[name];
             else item[name] = e.target.value;
           } });
         }
-        set.appendChild(field(path + "." + name, spec[1], control));
+        container.appendChild(field(path + "." + name, spec[1], control));
       });
-      if (item.variants) set.appendChild(h("p", { class: "tcc-help", text: item.variants.length + " variant(s), kept as they are (edit them in the raw JSON)." }));
-      if (assessment) set.appendChild(tryAnswer(item));
-      set.appendChild(h("button", { type: "button", class: "tcc-remove", text: "Remove", "aria-label": "Remove " + set.firstChild.textContent, onclick: function () {
-        draft.ai_config[key].splice(index, 1);
-        build();
-      } }));
-      return set;
     }
 
     function tryAnswer(item) {
@@ -680,13 +759,16 @@
   function route() {
     if (!signIn()) return;
     var parts = location.hash.replace(/^#\/?/, "").split("/");
+    var id;
+    try { id = parts[1] && encodeURIComponent(decodeURIComponent(parts[1])); } catch (error) { id = null; }
     if (parts[0] === "new") return editView(null);
-    if (parts[0] === "a" && parts[1]) {
-      if (parts[2] === "edit") return editView(parts[1]);
-      if (parts[2] === "content") return contentView(parts[1]);
-      return resultsView(parts[1]);
+    if (parts[0] === "a" && id) {
+      if (parts[2] === "edit") return editView(id);
+      if (parts[2] === "content") return contentView(id);
+      return resultsView(id);
     }
-    if (parts[0] === "c" && parts[1]) return attemptView(parts[1]);
+    if (parts[0] === "c" && id) return attemptView(id);
+    if (parts[0] === "s" && id) return studentView(decodeURIComponent(id));
     return courseView();
   }
 
@@ -694,5 +776,5 @@
   window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", function () {
     charts.forEach(colour);
   });
-  route();
+  if (arrived()) route();
 })();

@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
 from persistence.errors import ConversationClosed, NotFound, StoreError
+from persistence.prepared import Prepared
 from persistence.records import ConversationId, JsonObject, Message, MessageId, from_row
 from persistence.schema import conversation_messages as messages
 from persistence.schema import conversations
@@ -92,7 +93,8 @@ TurnOp = AppendMessage | UpdateMessage
 TurnResult = Appended | None
 
 # Statements are built once: the IN lists expand at execution, so one compiled form serves.
-_heads = (
+# Those of every batch are Prepared: on SQLite they run on the driver's cursor.
+_heads = Prepared(
     select(conversations.c.id, conversations.c.status, conversations.c.last_seq)
     .where(conversations.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(conversations.c.id)
@@ -103,10 +105,21 @@ _stored_turns = select(messages).where(
         bindparam("keys", expanding=True)
     )
 )
-_insert_message = insert(messages)
+_ROW_COLUMNS = (
+    "id",
+    "conversation_id",
+    "seq",
+    "role",
+    "content",
+    "status",
+    "client_msg_id",
+    "metadata",
+    "created_at",
+)
+_insert_message = Prepared(insert(messages).values({k: bindparam(k) for k in _ROW_COLUMNS}))
 # After the insert, each head moves to its conversation's newest seq: one statement with
 # one parameter set, instead of a parameter set per conversation.
-_move_heads = (
+_move_heads = Prepared(
     update(conversations)
     .where(conversations.c.id.in_(bindparam("ids", expanding=True)))
     .values(
@@ -123,11 +136,13 @@ _apply_on_server = select(
         type_=JSONB,
     )
 )
-_set_score = (
+_set_score = Prepared(
     update(conversations)
     .where(conversations.c.id == bindparam("score_id"))
     .values(mastery_score=bindparam("score"))
 )
+# A message update for each set of changed columns, made the first time it is needed.
+_updates: dict[tuple[str, ...], Prepared] = {}
 
 
 def apply_turns(
@@ -158,7 +173,7 @@ def apply_turns(
     _update_messages(conn, updates)
     if graded:
         scores = [{"score_id": c, "score": grades.mastery_score} for c, grades in graded]
-        conn.execute(_set_score, scores)
+        _set_score.execute_many(conn, scores)
     return results
 
 
@@ -280,9 +295,9 @@ def _insert_appends(
         if op.client_msg_id is not None:
             known[key] = message
     if rows:
-        conn.execute(_insert_message, rows)
+        _insert_message.execute_many(conn, rows)
         moved = sorted({row["conversation_id"] for row in rows})
-        conn.execute(_move_heads, {"ids": moved, "now": now})
+        _move_heads.execute(conn, {"ids": moved, "now": now})
 
 
 def _existing_turns(
@@ -298,8 +313,8 @@ def _existing_turns(
 
 def _conversation_heads(conn: Connection, ids: set[ConversationId]) -> dict[str, tuple[str, int]]:
     """Status and last_seq of each conversation, locked on PostgreSQL in id order."""
-    rows = conn.execute(_heads, {"ids": sorted(ids)})
-    return {row.id: (row.status, row.last_seq) for row in rows}
+    rows = _heads.execute(conn, {"ids": sorted(ids)})
+    return {row[0]: (row[1], row[2]) for row in rows}
 
 
 def _update_messages(conn: Connection, ops: list[UpdateMessage]) -> None:
@@ -313,12 +328,14 @@ def _update_messages(conn: Connection, ops: list[UpdateMessage]) -> None:
     for columns, params in by_columns.items():
         if not columns:
             continue
-        statement = (
-            update(messages)
-            .where(messages.c.id == bindparam("message_id"))
-            .values({name: bindparam(f"new_{name}") for name in columns})
-        )
-        conn.execute(statement, params)
+        statement = _updates.get(columns)
+        if statement is None:
+            statement = _updates[columns] = Prepared(
+                update(messages)
+                .where(messages.c.id == bindparam("message_id"))
+                .values({name: bindparam(f"new_{name}") for name in columns})
+            )
+        statement.execute_many(conn, params)
 
 
 def _new_message(op: AppendMessage, seq: int, now: datetime) -> Message:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -21,11 +22,21 @@ class AnalyticsStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def compute(self, tenant: Tenant, assignment_id: str | None = None) -> JsonObject:
+    async def compute(
+        self,
+        tenant: Tenant,
+        assignment_id: str | None = None,
+        *,
+        misses: Sequence[tuple[str, str]] | None = None,
+    ) -> JsonObject:
         """A course's (or one assessment's) figures as they stand now.
 
         Attempts, completion rate, the distribution of completed scores (in bands of 20),
         the average time to complete, and the items most often answered wrongly.
+
+        Args:
+            misses: the wrong answers of these conversations, if the caller has read
+                them already (:meth:`misses_of_assessment`); else they are read here.
         """
         query = select(
             conversations.c.id,
@@ -60,31 +71,26 @@ class AnalyticsStore:
             "average_seconds_to_complete": round(sum(durations) / len(durations), 1)
             if durations
             else None,
-            "most_missed": await self._most_missed(query.with_only_columns(conversations.c.id)),
+            "most_missed": _most_missed(
+                await self._misses(query.with_only_columns(conversations.c.id))
+                if misses is None
+                else misses
+            ),
         }
 
-    async def _most_missed(self, conversations_of: Select[Any], top: int = 10) -> list[JsonObject]:
-        """The items most often answered wrongly in the conversations ``conversations_of``
-        selects (a subquery: a course may have more conversations than a statement takes
-        parameters)."""
-        misses: Counter[str] = Counter()
-        for _, item_id in await self._misses(conversations_of):
-            misses[item_id] += 1
-        return [{"item_id": item, "misses": count} for item, count in misses.most_common(top)]
-
-    async def misses_by_student(self, assessment_config_id: str) -> dict[str, Counter[str]]:
-        """User id -> item id -> times that student answered it wrongly, in every attempt
-        of the assessment: each student's struggle patterns."""
-        of_assessment = select(conversations.c.id).where(
-            conversations.c.assessment_config_id == assessment_config_id
+    async def misses_of_assessment(self, assessment_config_id: str) -> list[tuple[str, str]]:
+        """(user id, item id) of each wrong or partial answer in every attempt of the
+        assessment: its students' struggle patterns."""
+        return await self._misses(
+            select(conversations.c.id).where(
+                conversations.c.assessment_config_id == assessment_config_id
+            )
         )
-        by_student: dict[str, Counter[str]] = {}
-        for user_id, item_id in await self._misses(of_assessment):
-            by_student.setdefault(user_id, Counter())[item_id] += 1
-        return by_student
 
     async def _misses(self, conversations_of: Select[Any]) -> list[tuple[str, str]]:
-        """(user id, item id) of each wrong or partial answer in those conversations."""
+        """(user id, item id) of each wrong or partial answer in the conversations
+        ``conversations_of`` selects (a subquery: a course may have more conversations
+        than a statement takes parameters)."""
         query = (
             select(conversations.c.user_id, conversation_messages.c.metadata)
             .join(conversations, conversations.c.id == conversation_messages.c.conversation_id)
@@ -135,3 +141,9 @@ class AnalyticsStore:
         ).limit(limit)
         rows = await self._db.fetch_all(query)
         return [from_row(AnalyticsSnapshot, row) for row in rows]
+
+
+def _most_missed(misses: Sequence[tuple[str, str]], top: int = 10) -> list[JsonObject]:
+    """The items most often answered wrongly."""
+    counted = Counter(item_id for _, item_id in misses)
+    return [{"item_id": item, "misses": count} for item, count in counted.most_common(top)]

@@ -38,6 +38,7 @@ __all__ = [
     "id_of",
     "instructor",
     "open_attempt",
+    "passed",
     "room_for_another",
     "routes",
     "text_of",
@@ -317,12 +318,18 @@ def _attempts_allowed(hub: Hub, spec: AssessmentSpec) -> int:
 
 
 def _result(conversation: Conversation, config: AssessmentConfig) -> dict[str, Any]:
-    finished = conversation.status != "active"
     return {
         "started_at": conversation.started_at,
         "completed_at": conversation.completed_at,
-        "passed": finished and conversation.mastery_score >= config.mastery_threshold,
+        "passed": passed(conversation, config),
     }
+
+
+def passed(conversation: Conversation, config: AssessmentConfig) -> bool:
+    """Whether an attempt passed: finished, at or above the assessment's threshold."""
+    return (
+        conversation.status != "active" and conversation.mastery_score >= config.mastery_threshold
+    )
 
 
 # Conversations

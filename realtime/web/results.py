@@ -30,6 +30,7 @@ from realtime.web.api import (
     body_of,
     endpoint,
     instructor,
+    passed,
     title_of,
     visible_conversation,
 )
@@ -59,13 +60,17 @@ async def assessment_results(request: Request, hub: Hub, identity: Identity) -> 
     if request.query_params.get("format") == "csv":
         return _csv(config, students)
     overridden = await hub.store.overrides.of_assessment(config.id)
-    summary = await hub.store.analytics.compute(identity.tenant, config.id)
+    # The wrong answers read once: the class's most missed and each student's.
+    misses = await hub.store.analytics.misses_of_assessment(config.id)
+    summary = await hub.store.analytics.compute(identity.tenant, config.id, misses=misses)
     prompts = {item.id: item.prompt for item in (await hub.tutor(config)).spec.items}
-    misses = await hub.store.analytics.misses_by_student(config.id)
+    by_student: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for user_id, item_id in misses:
+        by_student[user_id][item_id] += 1
     for row in students:
         row["struggles"] = [
             {"item_id": item, "text": prompts.get(item, item), "misses": count}
-            for item, count in misses.get(row["user_id"], Counter()).most_common(STRUGGLES_SHOWN)
+            for item, count in by_student[row["user_id"]].most_common(STRUGGLES_SHOWN)
         ]
     summary["most_missed"] = [
         missed | {"text": prompts.get(str(missed["item_id"]), str(missed["item_id"]))}
@@ -103,8 +108,7 @@ async def student_results(request: Request, hub: Hub, identity: Identity) -> Res
                     "title": title_of(configs[a.assessment_config_id]),
                     "status": a.status,
                     "mastery_score": a.mastery_score,
-                    "passed": a.status != "active"
-                    and a.mastery_score >= configs[a.assessment_config_id].mastery_threshold,
+                    "passed": passed(a, configs[a.assessment_config_id]),
                     "started_at": a.started_at,
                     "completed_at": a.completed_at,
                 }

@@ -68,7 +68,8 @@
   }
 
   function percent(value) {
-    return value === null || value === undefined ? "–" : Math.floor(Number(value) + 0.5) + "%";
+    // The widget's rounding rule (one for every score shown); "–" for none yet.
+    return value === null || value === undefined ? "–" : TutorChat.percent(value);
   }
 
   function when(iso) {

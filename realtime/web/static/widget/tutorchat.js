@@ -1196,6 +1196,7 @@
   global.TutorChat = {
     mount: function (root, options) { return new TutorChatWidget(root, options); },
     renderMarkdown: renderMarkdown,
+    percent: percent,
     messages: MESSAGES,
   };
 })(window);

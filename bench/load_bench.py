@@ -37,14 +37,14 @@ PYTHON = sys.executable
 TUTORCHAT = str(Path(sys.executable).with_name("tutorchat"))
 
 
-def _rss_kib(pid: int) -> int:
+def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError("no VmRSS")
 
 
-def _wait_http(url: str) -> None:
+def wait_http(url: str) -> None:
     for _ in range(200):
         try:
             if httpx.get(url, timeout=1).status_code < 500:
@@ -70,7 +70,7 @@ def start_server(folder: Path, port: int, **env: str) -> subprocess.Popen[bytes]
         cwd=folder,
         stderr=open(folder / f"server-{port}.log", "wb"),
     )
-    _wait_http(f"http://127.0.0.1:{port}/healthz")
+    wait_http(f"http://127.0.0.1:{port}/healthz")
     return process
 
 
@@ -99,7 +99,7 @@ def loadtest(urls: str, scenario: str, *options: str) -> dict[str, Any]:
 
 
 async def _echo_idle(port: int, pid: int, sockets: int) -> dict[str, Any]:
-    before = _rss_kib(pid)
+    before = rss_kib(pid)
     gate = asyncio.Semaphore(100)
 
     async def open_one() -> websockets.ClientConnection:
@@ -110,7 +110,7 @@ async def _echo_idle(port: int, pid: int, sockets: int) -> dict[str, Any]:
             return ws
 
     opened = await asyncio.gather(*(open_one() for _ in range(sockets)))
-    after = _rss_kib(pid)
+    after = rss_kib(pid)
     for ws in opened:
         await ws.close()
     return {"sockets": sockets, "kib_per_socket": round((after - before) / sockets, 1)}
@@ -238,9 +238,10 @@ def within_limits(report: dict[str, Any]) -> bool:
 
 
 def cpu_seconds(pid: int) -> float:
+    """The user and system CPU seconds a process (all its threads) has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
-    return round((int(fields[11]) + int(fields[12])) / ticks, 1)
+    return (int(fields[11]) + int(fields[12])) / ticks
 
 
 if __name__ == "__main__":

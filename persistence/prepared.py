@@ -30,8 +30,9 @@ class Prepared:
     """``statement`` ready to run with positional parameters on SQLite.
 
     Args:
-        statement: a Core statement whose parameters are named bind parameters; an
-            expanding ``IN`` parameter is spread in place, its items in the list's order.
+        statement: a Core statement whose parameters are named bind parameters (or
+            values written into it); an expanding ``IN`` parameter is spread in place,
+            its items in the list's order.
     """
 
     def __init__(self, statement: Executable) -> None:
@@ -104,6 +105,11 @@ class _Compiled:
         self.sql = compiled.string
         self.names = list(compiled.positiontup or [])
         self.expanding = [n for n in self.names if compiled.binds[n].expanding]
+        # Values written into the statement (``status == "active"``): bound by SQLAlchemy
+        # under names of its own, taken here when the caller's parameters lack them.
+        self.fixed: dict[str, Any] = {
+            name: bind.value for name, bind in compiled.binds.items() if not bind.required
+        }
         self.processors: list[Processor] = [
             compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
             for name in self.names
@@ -113,7 +119,7 @@ class _Compiled:
         """The positional values of ``params``, each converted as its type says."""
         values: list[Any] = []
         for name, process in zip(self.names, self.processors, strict=True):
-            value = params[name]
+            value: Any = params[name] if name in params else self.fixed[name]
             if name in self.expanding:
                 values.extend(value if process is None else [process(v) for v in value])
             else:

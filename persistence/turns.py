@@ -136,9 +136,10 @@ _apply_on_server = select(
         type_=JSONB,
     )
 )
+# Only while the attempt is open: a closed one keeps its final score or a teacher's.
 _set_score = Prepared(
     update(conversations)
-    .where(conversations.c.id == bindparam("score_id"))
+    .where(conversations.c.id == bindparam("score_id"), conversations.c.status == "active")
     .values(mastery_score=bindparam("score"))
 )
 # A message update for each set of changed columns, made the first time it is needed.

@@ -4,7 +4,10 @@ Callers :meth:`~GroupCommitWriter.submit` an operation and await its result. One
 takes every operation queued so far (up to ``max_batch``), applies them in submission
 order in one transaction, commits, and only then resolves the callers' awaits. While it
 commits, the next batch gathers, so batches grow with load and a lone write waits for no
-timer.
+timer. Under load (the last batch held more than one write) the writer also lets
+``gather`` seconds pass between the starts of two transactions: a transaction's fixed
+cost (the hand-off to the writer thread, BEGIN, the WAL pages, COMMIT) is then shared by
+every write of those milliseconds, as PostgreSQL's ``commit_delay`` does.
 
 ``apply`` is first called with ``careful=False``: it may assume the common case and let
 a constraint refuse the batch when the assumption fails. A refused batch is retried with
@@ -55,6 +58,7 @@ class GroupCommitWriter(Generic[OpT, ResultT]):
         apply: applies a batch of operations on a connection inside a transaction.
         max_batch: the most operations one transaction takes.
         one_statement: ``apply`` runs a single statement (see :meth:`Database.run_write`).
+        gather: under load, the shortest time in seconds between two transactions' starts.
     """
 
     def __init__(
@@ -64,8 +68,12 @@ class GroupCommitWriter(Generic[OpT, ResultT]):
         *,
         max_batch: int = 1000,
         one_statement: bool = False,
+        gather: float = 0.0,
     ) -> None:
         self._db = db
+        self._gather = gather
+        self._last_start = float("-inf")
+        self._last_size = 0
         self._apply = apply
         self._max_batch = max_batch
         self._one_statement = one_statement
@@ -111,11 +119,31 @@ class GroupCommitWriter(Generic[OpT, ResultT]):
                     self._wakeup.clear()
                     await self._wakeup.wait()
                     continue
+                await self._gathered()
                 await self._commit(self._take_batch())
         finally:
             # Only reached with a queue left over if this task was cancelled.
             while self._queue:
                 _settle(self._queue.popleft()[1], WriterClosed("the turn writer stopped"))
+
+    async def _gathered(self) -> None:
+        """Under load, wait until ``gather`` seconds have passed since the last transaction
+        began, so that the writes arriving meanwhile share this one.
+
+        Load shows as a last batch of more than one write: a lone writer (one student,
+        a test) has batches of one and never waits.
+        """
+        loop = asyncio.get_running_loop()
+        pause = self._last_start + self._gather - loop.time()
+        if (
+            pause > 0
+            and self._last_size > 1
+            and not self._closing
+            and len(self._queue) < self._max_batch
+        ):
+            await asyncio.sleep(pause)
+        self._last_start = loop.time()
+        self._last_size = min(len(self._queue), self._max_batch)
 
     def _take_batch(self) -> list[tuple[OpT, asyncio.Future[ResultT]]]:
         count = min(len(self._queue), self._max_batch)
@@ -171,6 +199,7 @@ class WriterLanes(Generic[OpT, ResultT]):
         lanes: how many writers.
         max_batch: the most operations one transaction takes.
         one_statement: ``apply`` runs a single statement (see :meth:`Database.run_write`).
+        gather: as for :class:`GroupCommitWriter`, in each lane.
     """
 
     def __init__(
@@ -182,10 +211,13 @@ class WriterLanes(Generic[OpT, ResultT]):
         lanes: int,
         max_batch: int = 1000,
         one_statement: bool = False,
+        gather: float = 0.0,
     ) -> None:
         self._key = key
         self._lanes = [
-            GroupCommitWriter(db, apply, max_batch=max_batch, one_statement=one_statement)
+            GroupCommitWriter(
+                db, apply, max_batch=max_batch, one_statement=one_statement, gather=gather
+            )
             for _ in range(lanes)
         ]
 

@@ -64,8 +64,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_store(
-            settings.database_url, pool_size=settings.database_pool_size
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            gather=settings.write_gather_seconds,
         ) as store:
+            metrics.count_turn_writes(store.writer)
             app.state.demo_assessments = await seed_demo(store) if settings.demo else []
             for config in app.state.demo_assessments:
                 logger.info("demo assessment %s: %s", config.assessment_type, config.id)

@@ -5,6 +5,9 @@ Each application gets its own registry, so several can live in one process (test
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Protocol
+
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -13,10 +16,22 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
-__all__ = ["Metrics"]
+__all__ = ["Metrics", "WriteCounts"]
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class WriteCounts(Protocol):
+    """What a group-commit writer counts: its transactions and the writes in them."""
+
+    @property
+    def transactions(self) -> int: ...
+
+    @property
+    def operations(self) -> int: ...
 
 
 class Metrics:
@@ -76,6 +91,29 @@ class Metrics:
             "tutorchat_grades_pending", "Scores waiting in the grade outbox", registry=r
         )
 
+    def count_turn_writes(self, writer: WriteCounts) -> None:
+        """Expose the turn writer's transactions and writes (their ratio is the batch size)."""
+        self.registry.register(_TurnWrites(writer))
+
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""
         return generate_latest(self.registry)
+
+
+class _TurnWrites(Collector):
+    """Read at each scrape: the writer keeps plain counters, not Prometheus ones."""
+
+    def __init__(self, writer: WriteCounts) -> None:
+        self._writer = writer
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(
+            "tutorchat_turn_write_transactions",
+            "Transactions of the turn writer (each commits a batch of writes)",
+            value=self._writer.transactions,
+        )
+        yield CounterMetricFamily(
+            "tutorchat_turn_writes",
+            "Writes of the turn writer (messages appended, replies updated)",
+            value=self._writer.operations,
+        )

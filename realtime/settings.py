@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 
 from persistence.database import database_url_from_env
+from persistence.store import WRITE_GATHER_SECONDS
 
 __all__ = ["ConfigError", "Settings"]
 
@@ -25,6 +26,7 @@ class Settings:
 
     database_url: str
     database_pool_size: int = 10
+    write_gather_seconds: float = WRITE_GATHER_SECONDS  # SQLite, under load: between commits
     redis_url: str = ""
     lease_seconds: float = 5.0
     secrets: tuple[str, ...] = ()  # TUTORCHAT_SECRET, comma-separated; the first signs

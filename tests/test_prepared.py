@@ -43,6 +43,9 @@ _some = Prepared(
     .order_by(things.c.id)
 )
 _bump = Prepared(update(things).where(things.c.id == bindparam("key")).values(n=bindparam("to")))
+_bump_small = Prepared(
+    update(things).where(things.c.id == bindparam("key"), things.c.n < 3).values(n=bindparam("to"))
+)
 WHEN = datetime(2026, 12, 3, 12, 30, tzinfo=UTC)
 
 
@@ -82,6 +85,15 @@ def test_an_in_list_of_any_length_and_an_update(engine: Engine) -> None:
         assert _some.execute(conn, {"ids": ["b"], "low": 0}) == [("b", 1)]
         _bump.execute_many(conn, [{"key": "a", "to": 10}, {"key": "b", "to": 20}])
         assert _some.execute(conn, {"ids": ["a", "b"], "low": 10}) == [("a", 10), ("b", 20)]
+
+
+def test_a_value_written_into_the_statement_is_bound_as_written(engine: Engine) -> None:
+    with engine.begin() as conn:
+        _insert.execute_many(
+            conn, [{"id": k, "n": n, "doc": None, "at": WHEN} for k, n in (("a", 1), ("b", 5))]
+        )
+        _bump_small.execute_many(conn, [{"key": "a", "to": 7}, {"key": "b", "to": 7}])
+        assert _some.execute(conn, {"ids": ["a", "b"], "low": 0}) == [("a", 7), ("b", 5)]
 
 
 def test_a_refused_row_raises_sqlalchemys_integrity_error(engine: Engine) -> None:

@@ -166,6 +166,21 @@ async def test_an_evaluation_is_stored_with_the_reply_that_answers_its_turn(
     assert (await store.conversations.get(conversation.id)).mastery_score == 100
 
 
+async def test_a_reply_landing_after_the_attempt_closed_leaves_its_score(
+    store: Store, conversation: Conversation
+) -> None:
+    """The score a closed attempt has (its final one, or a teacher's) is not overwritten
+    by a graded reply that lands later: the evaluation is kept, the score is not."""
+    turn = await store.conversations.append_user_turn(conversation.id, "c-1", "4")
+    await store.conversations.complete(conversation.id, mastery_score=40, missed={})
+    evaluation = {"item_id": "i1", "verdict": "correct", "credit": 1.0}
+    grades = RecordEvaluation(message_id=turn.message.id, evaluation=evaluation, mastery_score=100)
+    await store.conversations.start_assistant(conversation.id, grades=grades)
+    stored, _ = await store.conversations.messages_after(conversation.id)
+    assert stored.metadata == evaluation
+    assert (await store.conversations.get(conversation.id)).mastery_score == 40
+
+
 async def test_grades_of_a_reply_that_fails_are_not_stored(
     store: Store, conversation: Conversation
 ) -> None:

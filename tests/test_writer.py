@@ -65,6 +65,46 @@ async def test_max_batch_bounds_a_transaction(store: Store, conversation: Conver
     assert max(batches) <= 7 and sum(batches) == 50
 
 
+@pytest.mark.parametrize(("gather", "expected"), [(0.0, [2, 1, 1]), (1.0, [2, 2])])
+async def test_under_load_a_transaction_gathers_what_arrives_in_its_window(
+    store: Store, conversation: Conversation, gather: float, expected: list[int]
+) -> None:
+    """After a batch of two (load), the next transaction waits out the window and takes
+    the write that came later too; without a window each goes on its own."""
+    batches: list[int] = []
+    writer = GroupCommitWriter(store.db, _counting(batches), gather=gather)
+    await writer.start()
+    try:
+        await asyncio.wait_for(
+            asyncio.gather(*(writer.submit(_append(conversation, i)) for i in range(2))),
+            TIMEOUT,
+        )
+        first = asyncio.create_task(writer.submit(_append(conversation, 2)))
+        for _ in range(20):  # loop turns, no time: enough for a writer that does not wait
+            await asyncio.sleep(0)
+        await asyncio.wait_for(
+            asyncio.gather(first, writer.submit(_append(conversation, 3))), TIMEOUT
+        )
+    finally:
+        await writer.close()
+    assert batches == expected
+
+
+async def test_a_lone_writer_never_waits_for_the_window(
+    store: Store, conversation: Conversation
+) -> None:
+    """Writes one after another are batches of one: a window of an hour delays none."""
+    batches: list[int] = []
+    writer = GroupCommitWriter(store.db, _counting(batches), gather=3600.0)
+    await writer.start()
+    try:
+        for i in range(5):
+            await asyncio.wait_for(writer.submit(_append(conversation, i)), TIMEOUT)
+    finally:
+        await writer.close()
+    assert batches == [1] * 5
+
+
 async def test_a_returned_write_is_visible_to_another_connection(
     database_url: str, store: Store, conversation: Conversation
 ) -> None:

@@ -230,6 +230,8 @@ async def test_health_and_metrics(run: Running) -> None:
         "tutorchat_slow_consumer_closes_total",
         "tutorchat_ack_latency_seconds_bucket",
         "tutorchat_first_delta_latency_seconds_bucket",
+        "tutorchat_turn_write_transactions_total",
+        "tutorchat_turn_writes_total",
     ):
         assert name in text
 

@@ -8,8 +8,8 @@ Three servers, each started fresh in its own process (SQLite in a temporary fold
 load in this one:
 
 - the bare Starlette echo (``bench/echo_server.py``): KiB per idle socket, and the
-  server's CPU per round trip with the students sending one frame each every ``think``
-  seconds on average;
+  server's CPU per round trip with those ``--idle`` sockets sending one frame each every
+  ``think`` seconds on average;
 - tutorchat (``tutorchat serve``), driven by its own ``tutorchat loadtest idle`` and
   ``steady``;
 - the python-socketio peer (``bench/sio_peer.py``), driven by a Socket.IO client on plain
@@ -86,7 +86,7 @@ async def _open_all(opener: Any, count: int) -> list[Any]:
 # ---------------------------------------------------------------- the bare echo
 
 
-async def echo(port: int, pid: int, students: int, think: float, seconds: float) -> dict[str, Any]:
+async def echo(port: int, pid: int, sockets: int, think: float, seconds: float) -> dict[str, Any]:
     """KiB per idle socket; CPU per round trip at one frame per ``think`` per socket."""
     frame = orjson.dumps({"type": "assistant.delta", "message_id": "m" * 32, "text": "word "})
 
@@ -97,8 +97,8 @@ async def echo(port: int, pid: int, students: int, think: float, seconds: float)
         return ws
 
     before = rss_kib(pid)
-    sockets = await _open_all(opened, students)
-    kib = (rss_kib(pid) - before) / students
+    held = await _open_all(opened, sockets)
+    kib = (rss_kib(pid) - before) / sockets
     trips = 0
     deadline = time.perf_counter() + seconds
 
@@ -111,9 +111,9 @@ async def echo(port: int, pid: int, students: int, think: float, seconds: float)
             trips += 1
 
     cpu = cpu_seconds(pid)
-    await asyncio.gather(*(talk(ws) for ws in sockets))
+    await asyncio.gather(*(talk(ws) for ws in held))
     cpu = cpu_seconds(pid) - cpu
-    await asyncio.gather(*(ws.close() for ws in sockets))
+    await asyncio.gather(*(ws.close() for ws in held))
     return {
         "kib_per_socket": round(kib, 2),
         "round_trips": trips,

@@ -145,12 +145,16 @@ class SocketIOStudent:
 
     async def connect(self) -> None:
         self._ws = ws = await websockets.connect(self._url, compression=None)
-        if not str(await asyncio.wait_for(ws.recv(), WAIT)).startswith("0"):
-            raise RuntimeError("no Engine.IO open packet")
-        await ws.send("40" + json.dumps(self._auth))
-        answer = await self._packet()
-        if not answer.startswith("40"):
-            raise RuntimeError(f"join refused: {answer[:80]}")
+        try:
+            if not str(await asyncio.wait_for(ws.recv(), WAIT)).startswith("0"):
+                raise RuntimeError("no Engine.IO open packet")
+            await ws.send("40" + json.dumps(self._auth))
+            answer = await self._packet()
+            if not answer.startswith("40"):
+                raise RuntimeError(f"join refused: {answer[:80]}")
+        except BaseException:
+            await ws.close()
+            raise
 
     async def _packet(self, within: float = WAIT) -> str:
         """The next packet that is not the server's ping (answered here)."""
@@ -197,7 +201,7 @@ def _token(user: str) -> str:
     return jwt.encode({"sub": user, "exp": int(time.time()) + 3600}, SECRET, algorithm="HS256")
 
 
-def _seed(database: Path, count: int) -> None:
+def seed(database: Path, count: int) -> None:
     with contextlib.closing(sqlite3.connect(database)) as db:
         db.executescript(SCHEMA)
         db.executemany(
@@ -284,7 +288,7 @@ def main() -> None:
         port = _free_port()
         echo_command = [python, str(ROOT / "bench" / "echo_server.py"), str(port)]
         with _process(echo_command, folder, None) as pid:
-            _wait_tcp(port)
+            wait_tcp(port)
             results["echo"] = asyncio.run(echo(port, pid, args.idle, args.think, args.duration))
         steady = ["--students", str(args.students), "--duration", str(args.duration)]
         steady += ["--ramp", str(args.ramp), "--think", str(args.think)]
@@ -305,11 +309,11 @@ def main() -> None:
             run = folder / f"peer-{scenario}"
             run.mkdir()
             database = run / "peer.db"
-            _seed(database, max(args.idle, args.students))
+            seed(database, max(args.idle, args.students))
             port = _free_port()
             peer = [python, str(ROOT / "bench" / "sio_peer.py"), str(port), str(database), SECRET]
             with _process(peer, run, None) as pid:
-                _wait_tcp(port)
+                wait_tcp(port)
                 results[f"peer_{scenario}"] = asyncio.run(
                     peer_idle(port, pid, args.idle)
                     if scenario == "idle"
@@ -321,7 +325,7 @@ def main() -> None:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 
 
-def _wait_tcp(port: int) -> None:
+def wait_tcp(port: int) -> None:
     for _ in range(200):
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
             return

@@ -217,7 +217,7 @@ class RedisBroker:
                         waiting.set_result(None)
                 self._confirmations.clear()
                 with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, RECONNECT_BACKOFF[1])
 

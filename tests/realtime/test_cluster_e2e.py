@@ -250,7 +250,7 @@ async def _lease_events(redis_server: RedisServer) -> AsyncIterator[redis.client
                 pass
         yield pubsub
     finally:
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await pubsub.aclose()
         await client.aclose()
 
 

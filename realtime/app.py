@@ -41,6 +41,7 @@ from realtime.web import (
     results,
     roster,
 )
+from realtime.web.application import Application
 from realtime.web.middleware import DATA_HEADERS, BodyLimit, SecurityHeaders
 
 __all__ = ["create_app"]
@@ -48,7 +49,7 @@ __all__ = ["create_app"]
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None) -> Application:
     """Build the application; the database is migrated and opened at start-up.
 
     Raises:
@@ -96,7 +97,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/healthz", healthz),
         Route("/metrics", metrics_page),
-        WebSocketRoute("/ws/conversations/{conversation_id}", conversation_socket),
         *api.routes,
         *authoring.routes,
         *content.routes,
@@ -116,7 +116,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         allow_methods=["GET", "POST", "PUT"],
         allow_headers=["authorization", "content-type"],
     )
-    app = Starlette(
+    app = Application(
+        socket=WebSocketRoute("/ws/conversations/{conversation_id}", conversation_socket),
         routes=routes,
         lifespan=lifespan,
         # Made by the outermost error middleware, outside SecurityHeaders: its own headers.

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from persistence.records import Message
 from persistence.store import Store
@@ -65,6 +65,7 @@ class Room:
         "_follow",
         "_metrics",
         "_on_empty",
+        "_on_left",
         "_ownership",
         "_settings",
         "_standing",
@@ -87,6 +88,7 @@ class Room:
         ownership: Ownership | None,
         follow: Callable[[ServerFrame], None] | None,
         on_empty: Callable[[], None],
+        on_left: Callable[[], None],
         store: Store,
         broker: Broker,
         settings: Settings,
@@ -101,6 +103,7 @@ class Room:
         self._ownership = ownership
         self._follow = follow
         self._on_empty = on_empty
+        self._on_left = on_left
         self._store = store
         self._broker = broker
         self._settings = settings
@@ -110,23 +113,28 @@ class Room:
             tuple[contextlib.AbstractAsyncContextManager[None], asyncio.Future[None]] | None
         ) = None
 
-    @contextlib.asynccontextmanager
-    async def join(self, conn: Connection) -> AsyncIterator[None]:
-        """Make ``conn`` a member for the block; the room subscribes while it has members."""
+    def join(self, conn: Connection) -> contextlib.AbstractAsyncContextManager[None]:
+        """Make ``conn`` a member for the block; the room subscribes while it has members.
+
+        A small object rather than a generator: every held socket keeps it for its life.
+        """
+        return _Membership(self, conn)
+
+    async def _enter(self, conn: Connection) -> None:
         # A member before anything awaits: a runtime with a socket joining is not idle,
         # and the hub would drop an idle one (its worker done) while this one subscribes.
         conn.on_gap = lambda: self._schedule_resync(conn)
         self.members.add(conn)
+        if self._subscription is None:
+            # Held as it is, not in an AsyncExitStack: every held conversation has one.
+            held = self._broker.subscribe(self.id, self._fan_out)
+            self._subscription = (held, asyncio.ensure_future(held.__aenter__()))
+        # Every socket waits until the subscription is live, not only the first: a
+        # replay read before it could miss the events in between.
+        await asyncio.shield(self._subscription[1])
+
+    async def _leave(self, conn: Connection) -> None:
         try:
-            if self._subscription is None:
-                # Held as it is, not in an AsyncExitStack: every held conversation has one.
-                held = self._broker.subscribe(self.id, self._fan_out)
-                self._subscription = (held, asyncio.ensure_future(held.__aenter__()))
-            # Every socket waits until the subscription is live, not only the first: a
-            # replay read before it could miss the events in between.
-            await asyncio.shield(self._subscription[1])
-            yield
-        finally:
             self.members.discard(conn)
             if not self.members:
                 self._on_empty()
@@ -137,6 +145,8 @@ class Room:
                     (entered,) = await asyncio.gather(live, return_exceptions=True)
                     if entered is None:
                         await held.__aexit__(None, None, None)
+        finally:
+            self._on_left()
 
     async def replay(self, conn: Connection, last_seq: int) -> int:
         """Send ``welcome`` and every message after ``last_seq``, then go live.
@@ -317,3 +327,23 @@ def _newest_within(texts: Sequence[str], budget: int) -> int:
         if total > budget and index < len(texts) - 1:
             return index + 1
     return 0
+
+
+class _Membership:
+    """A socket's membership of a room, for the ``async with`` of :meth:`Room.join`."""
+
+    __slots__ = ("_conn", "_room")
+
+    def __init__(self, room: Room, conn: Connection) -> None:
+        self._room = room
+        self._conn = conn
+
+    async def __aenter__(self) -> None:
+        try:
+            await self._room._enter(self._conn)
+        except BaseException:
+            await self._room._leave(self._conn)
+            raise
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._room._leave(self._conn)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from assessment import grading
 from assessment.evaluation import Evaluation
@@ -62,12 +62,12 @@ class ConversationRuntime(Intake):
         "_loop",
         "_metrics",
         "_on_idle",
+        "_opened",
         "_store",
         "completion",
         "config",
         "conversation",
         "id",
-        "opened",
         "ownership",
         "pipeline",
         "room",
@@ -100,7 +100,9 @@ class ConversationRuntime(Intake):
         self._metrics = metrics
         self._on_idle = on_idle
         self._loop = asyncio.get_running_loop()
-        self.opened = asyncio.Event()  # the opening reply has its message (seq 1)
+        # The opening reply has its message (seq 1). A future, not an Event: every held
+        # conversation has one, and an Event's waiter deque is a 64-slot block.
+        self._opened: asyncio.Future[None] = self._loop.create_future()
         self.standing = Standing.of(conversation, config.mastery_threshold)
         self.transcript = Transcript(())
         self.pipeline = Pipeline(
@@ -143,6 +145,7 @@ class ConversationRuntime(Intake):
             ownership=self.ownership,
             follow=None if cluster is None else self._follow,
             on_empty=self._emptied,
+            on_left=self._left,
             store=store,
             broker=broker,
             settings=settings,
@@ -160,7 +163,7 @@ class ConversationRuntime(Intake):
         self.session = self.tutor.session(turns(messages))
         self.transcript.adopt(messages)
         if self.transcript.opened:
-            self.opened.set()
+            self._mark_opened()
         if self.standing.status == "active":
             # A completion still queued (kept by a reload) is not queued twice.
             finished = self.session.finished and not self.pipeline.jobs
@@ -172,6 +175,14 @@ class ConversationRuntime(Intake):
         """The sockets on the conversation in this process."""
         return self.room.members
 
+    async def until_opened(self) -> None:
+        """Return once the opening reply has its message (at once if it has)."""
+        await asyncio.shield(self._opened)  # a waiter that gives up leaves it unset
+
+    def _mark_opened(self) -> None:
+        if not self._opened.done():
+            self._opened.set_result(None)
+
     @property
     def idle(self) -> bool:
         """No socket, no job, no reply and no lease: the runtime may be dropped."""
@@ -180,14 +191,10 @@ class ConversationRuntime(Intake):
 
     # Sockets
 
-    @contextlib.asynccontextmanager
-    async def attach(self, conn: Connection) -> AsyncIterator[None]:
-        """Make ``conn`` a member for the block (see :meth:`Room.join`)."""
-        try:
-            async with self.room.join(conn):
-                yield
-        finally:
-            self._on_idle(self)
+    def attach(self, conn: Connection) -> contextlib.AbstractAsyncContextManager[None]:
+        """Make ``conn`` a member for the block (see :meth:`Room.join`); once it has
+        left, the hub may drop the runtime if it is idle."""
+        return self.room.join(conn)
 
     async def replay(self, conn: Connection, last_seq: int) -> int:
         """Send ``conn`` its replay and go live (see :meth:`Room.replay`)."""
@@ -196,6 +203,9 @@ class ConversationRuntime(Intake):
     def resync_all(self) -> None:
         """Events may have been lost (Redis reconnected): bring every socket up to date."""
         self.room.resync_all()
+
+    def _left(self) -> None:
+        self._on_idle(self)
 
     def _emptied(self) -> None:
         if self.leased:
@@ -299,7 +309,7 @@ class ConversationRuntime(Intake):
             self.completion.progress(self.session)
             await self.completion.interim(self.session)
         self.transcript.append(message)
-        self.opened.set()
+        self._mark_opened()
         await self.streamer.stream(message, reply.chunks, started=started)
 
     def _broke_off_before(self, turn: Message) -> bool:

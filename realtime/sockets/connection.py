@@ -15,7 +15,6 @@ lacks. The client sees no seq twice and no gap.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import logging
 from collections.abc import Callable, Iterable
@@ -39,6 +38,9 @@ __all__ = ["Connection"]
 
 logger = logging.getLogger(__name__)
 
+# Sent frames the outbox drops from its front at once, when it never quite empties.
+COMPACT_AFTER = 64
+
 
 class Connection:
     """The server's side of one authenticated socket.
@@ -60,6 +62,7 @@ class Connection:
         "_buffer",
         "_held",
         "_limit",
+        "_next",
         "_on_slow",
         "_position",
         "_queue",
@@ -88,7 +91,10 @@ class Connection:
         self.observer = observer
         self._limit = outbox_bytes
         self._on_slow = on_slow
-        self._queue: collections.deque[tuple[str, int]] = collections.deque()
+        # The outbox: a list and the index of its next frame, emptied once drained. An
+        # empty list holds no storage; an empty deque a block of 64 slots, on every socket.
+        self._queue: list[str] = []
+        self._next = 0
         self._queued_bytes = 0
         self.on_ready: Callable[[], None] = _nothing
         self.on_gap: Callable[[], None] = _nothing
@@ -120,15 +126,14 @@ class Connection:
         """
         if self.close_code is not None:
             return
-        size = len(text)
-        self._queue.append((text, size))
-        self._queued_bytes += size
+        self._queue.append(text)
+        self._queued_bytes += len(text)
         if replay:
             self.on_ready()
             return
         # Frames piling up behind the one being written mean a slow reader; one large
         # frame alone (a long delta) does not.
-        if self._queued_bytes > self._limit and len(self._queue) > 1:
+        if self._queued_bytes > self._limit and len(self._queue) - self._next > 1:
             logger.info("> %s outbox over %d bytes: closing 4408", self.id, self._limit)
             self.close(CLOSE_SLOW)
             self._on_slow()
@@ -145,15 +150,26 @@ class Connection:
             self.close_code = code
             if not flush:
                 self._queue.clear()
+                self._next = 0
                 self._queued_bytes = 0
         self.on_ready()
 
     def next_text(self) -> str | None:
         """The next queued frame's text, or None if none is queued."""
-        if not self._queue:
+        queue = self._queue
+        if self._next == len(queue):
             return None
-        text, size = self._queue.popleft()
-        self._queued_bytes -= size
+        text = queue[self._next]
+        self._next += 1
+        if self._next == len(queue):
+            queue.clear()
+            self._next = 0
+        elif self._next >= COMPACT_AFTER:  # a writer that never quite catches up
+            del queue[: self._next]
+            self._next = 0
+        else:
+            queue[self._next - 1] = ""  # sent: its text need not be held
+        self._queued_bytes -= len(text)
         return text
 
     # Events

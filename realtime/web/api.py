@@ -291,7 +291,7 @@ async def open_attempt(
         runtime = await hub.runtime(conversation.id)
         with contextlib.suppress(TimeoutError):  # it will still come; answer anyway
             async with asyncio.timeout(OPENING_WAIT):
-                await runtime.opened.wait()
+                await runtime.until_opened()
     return conversation, created
 
 

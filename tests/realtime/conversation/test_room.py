@@ -47,6 +47,7 @@ async def _room(
         ownership=None,
         follow=None,
         on_empty=lambda: None,
+        on_left=lambda: None,
         store=store,
         broker=broker,
         settings=settings,

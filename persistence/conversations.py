@@ -204,25 +204,57 @@ class ConversationStore:
         rows = await self._db.fetch_all(query)
         return [from_row(Message, row) for row in reversed(rows)]
 
-    async def interrupt_streaming(self, conversation_id: str | None = None) -> list[Message]:
+    async def streaming(self, conversation_id: str) -> list[Message]:
+        """The conversation's replies still ``streaming``, as stored."""
+        rows = await self._db.fetch_all(
+            select(messages)
+            .where(messages.c.conversation_id == conversation_id, messages.c.status == "streaming")
+            .order_by(messages.c.seq)
+        )
+        return [from_row(Message, row) for row in rows]
+
+    async def interrupt_streaming(
+        self, conversation_id: str | None = None, *, texts: Mapping[str, str] | None = None
+    ) -> list[Message]:
         """Mark replies still ``streaming`` as ``interrupted``; returns them as stored.
 
         Args:
             conversation_id: only this conversation's (its lease expired: the process that
                 ran the reply is gone). None: every conversation's, which only a server
                 that owns them all (one process) may do, at start-up.
+            texts: replies' text as their clients were sent it, by message id: stored in
+                the same transaction where it extends the text saved.
         """
         where = [messages.c.status == "streaming"]
         if conversation_id is not None:
             where.append(messages.c.conversation_id == conversation_id)
+        ended: list[Message] = []
         async with self._db.write() as conn:
-            rows = (await conn.execute(select(messages).where(*where))).mappings().all()
-            if rows:
+            query = select(messages).where(*where).order_by(messages.c.seq)
+            rows = (await conn.execute(query)).mappings().all()
+            for row in rows:
+                content = row["content"]
+                text = (texts or {}).get(row["id"])
+                if text is not None and len(text) > len(content) and text.startswith(content):
+                    content = text
+                ended.append(
+                    dataclasses.replace(
+                        from_row(Message, row), status="interrupted", content=content
+                    )
+                )
+            if rows and not texts:
                 ids = [row["id"] for row in rows]
                 await conn.execute(
                     update(messages).where(messages.c.id.in_(ids)).values(status="interrupted")
                 )
-        return [dataclasses.replace(from_row(Message, row), status="interrupted") for row in rows]
+            elif rows:
+                for message in ended:
+                    await conn.execute(
+                        update(messages)
+                        .where(messages.c.id == message.id)
+                        .values(status="interrupted", content=message.content)
+                    )
+        return ended
 
     async def message(self, message_id: str) -> Message | None:
         """One message by its id, as stored."""
@@ -234,7 +266,10 @@ class ConversationStore:
         await self._writer.submit(UpdateMessage(message_id=message_id, content=content))
 
     async def finish_message(self, message_id: MessageId, content: str, status: str) -> None:
-        """Save a reply's final text and status (complete, cancelled, error, interrupted)."""
+        """Save a reply's final text and status (complete, cancelled, error, interrupted).
+
+        Only while it is streaming: a reply another process has ended (it took the
+        conversation over) keeps that end; so does :meth:`flush_text`."""
         op = UpdateMessage(message_id=message_id, content=content, status=status)
         await self._writer.submit(op)
 

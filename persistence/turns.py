@@ -331,10 +331,13 @@ def _update_messages(conn: Connection, ops: list[UpdateMessage]) -> None:
             continue
         statement = _updates.get(columns)
         if statement is None:
+            change = update(messages).where(messages.c.id == bindparam("message_id"))
+            if "content" in columns or "status" in columns:
+                # A reply's text and status change only while it streams: once ended
+                # (by another process that took the conversation over) it stays so.
+                change = change.where(messages.c.status == "streaming")
             statement = _updates[columns] = Prepared(
-                update(messages)
-                .where(messages.c.id == bindparam("message_id"))
-                .values({name: bindparam(f"new_{name}") for name in columns})
+                change.values({name: bindparam(f"new_{name}") for name in columns})
             )
         statement.execute_many(conn, params)
 

@@ -248,10 +248,13 @@ class Hub:
     # With other processes
 
     def _on_control(self, message: Mapping[str, Any]) -> None:
-        """Work or a cancel from another process, for a conversation leased here."""
+        """Work, a completion or a cancel from another process, for a conversation
+        leased here."""
         match message:
             case {"k": "work", "c": str(conversation_id)}:
                 self._handle(self._work(conversation_id))
+            case {"k": "complete", "c": str(conversation_id)}:
+                self._handle(self._work(conversation_id, complete=True))
             case {"k": "cancel", "c": str(conversation_id), "m": str(message_id)}:
                 self._handle(self._cancel(conversation_id, message_id))
             case _:
@@ -262,9 +265,15 @@ class Hub:
         self._handlers.add(task)
         task.add_done_callback(self._handlers.discard)
 
-    async def _work(self, conversation_id: str) -> None:
+    async def _work(self, conversation_id: str, *, complete: bool = False) -> None:
+        """Answer what another process stored (and end the attempt, if its student
+        asked there)."""
         with contextlib.suppress(NotFound):
-            (await self.runtime(conversation_id)).wake()
+            runtime = await self.runtime(conversation_id)
+            if complete:
+                with contextlib.suppress(Refused):  # it is over already
+                    runtime.request_complete()
+            runtime.wake()
 
     async def _cancel(self, conversation_id: str, message_id: str) -> None:
         runtime = self._runtimes.get(conversation_id)

@@ -13,14 +13,20 @@ use up the descriptors. So:
 
 A WebSocket upgrade leaves the request deadline at its headers: from then on the socket
 has the protocol's ``hello`` timeout and its heartbeat.
+
+A WebSocket's data frames sent in one turn of the event loop leave in one write: a turn's
+``ack`` and ``assistant_start``, or a replay, cost one system call, not one per frame.
 """
 
 from __future__ import annotations
 
 import asyncio
 
+from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import InvalidState
 
 __all__ = ["bounded_http_protocol", "bounded_websocket_protocol"]
 
@@ -140,11 +146,41 @@ def bounded_http_protocol(
 
 
 def bounded_websocket_protocol(write_timeout: float) -> type[WebSocketsSansIOProtocol]:
-    """uvicorn's websockets-sansio protocol, dropping a client that stops reading: its
-    writer would otherwise wait for ever, and the close it owes (4408) never go out."""
+    """uvicorn's websockets-sansio protocol, dropping a client that stops reading (its
+    writer would otherwise wait for ever, and the close it owes (4408) never go out), and
+    writing the data frames of one loop iteration at once."""
 
     class BoundedWebSocketProtocol(WebSocketsSansIOProtocol):
         _stall: asyncio.TimerHandle | None = None
+        _flush_scheduled = False
+
+        async def send(self, message: ASGISendEvent) -> None:
+            if message["type"] != "websocket.send" or not self._open():
+                await super().send(message)  # its writes carry the frames still pending
+                return
+            await self.writable.wait()
+            if self.disconnected:
+                raise ClientDisconnected()
+            data, text = message.get("bytes"), message.get("text")
+            try:
+                if data is not None:
+                    self.conn.send_binary(data)
+                elif text is not None:
+                    self.conn.send_text(text.encode())
+            except InvalidState:
+                raise ClientDisconnected() from None
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                self.loop.call_soon(self._flush)
+
+        def _open(self) -> bool:
+            return self.handshake_complete and not self.close_sent and self.initial_response is None
+
+        def _flush(self) -> None:
+            self._flush_scheduled = False
+            data = b"".join(self.conn.data_to_send())
+            if data and not self.transport.is_closing():
+                self.transport.write(data)
 
         def pause_writing(self) -> None:
             super().pause_writing()

@@ -143,6 +143,35 @@ async def test_assistant_reply_streams_then_finishes(
     )
 
 
+async def test_an_interrupted_reply_keeps_the_text_its_clients_were_sent(
+    store: Store, conversation: Conversation
+) -> None:
+    """A reply whose process died ends ``interrupted``, with the text kept elsewhere (in
+    Redis) where it extends the text saved, and with the text saved otherwise; a late
+    save or end from the process that ran it changes nothing."""
+    kept = await store.conversations.start_assistant(conversation.id)
+    other = await store.conversations.start_assistant(conversation.id)
+    await store.conversations.flush_text(kept.id, "Hel")
+    await store.conversations.flush_text(other.id, "Good")
+    assert [m.id for m in await store.conversations.streaming(conversation.id)] == [
+        kept.id,
+        other.id,
+    ]
+    ended = await store.conversations.interrupt_streaming(
+        conversation.id, texts={kept.id: "Hello, st", other.id: "Bad"}
+    )
+    assert [(m.content, m.status) for m in ended] == [
+        ("Hello, st", "interrupted"),
+        ("Good", "interrupted"),
+    ]
+    assert await store.conversations.streaming(conversation.id) == []
+    # The process that ran them, still alive (it lost its lease), saves too late.
+    await store.conversations.flush_text(kept.id, "Hello, student")
+    await store.conversations.finish_message(kept.id, "Hello, student.", "complete")
+    stored = await store.conversations.messages_after(conversation.id)
+    assert [(m.content, m.status) for m in stored] == [(m.content, m.status) for m in ended]
+
+
 async def test_an_assistant_reply_may_follow_completion(
     store: Store, conversation: Conversation
 ) -> None:

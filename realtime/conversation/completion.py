@@ -18,6 +18,7 @@ from persistence.records import AssessmentConfig, Conversation
 from persistence.store import Store
 from protocol.messages import Completed, Progress
 from realtime.conversation.deck import reschedule_deck
+from realtime.conversation.persistent import persistent
 from realtime.conversation.standing import Standing
 
 __all__ = ["Completion", "gradebook_comment"]
@@ -80,10 +81,14 @@ class Completion:
         if not session.spec.grade_each_turn or self._standing.status != "active":
             return
         score = grading.score(session)
-        await self._store.grades.enqueue_interim(
-            self._conversation.id,
-            score_given=score.mastery_score,
-            comment=f"in progress: {gradebook_comment(score, self._config)}",
+        await persistent(
+            lambda: self._store.grades.enqueue_interim(
+                self._conversation.id,
+                score_given=score.mastery_score,
+                comment=f"in progress: {gradebook_comment(score, self._config)}",
+            ),
+            what="score so far",
+            conversation=self._conversation.id,
         )
 
     async def complete(self, session: Session) -> None:
@@ -93,11 +98,15 @@ class Completion:
             return
         conversation, config = self._conversation, self._config
         score = grading.score(session)
-        done = await self._store.conversations.complete(
-            conversation.id,
-            mastery_score=score.mastery_score,
-            missed=grading.struggles(session),
-            comment=gradebook_comment(score, config),
+        done = await persistent(
+            lambda: self._store.conversations.complete(
+                conversation.id,
+                mastery_score=score.mastery_score,
+                missed=grading.struggles(session),
+                comment=gradebook_comment(score, config),
+            ),
+            what="attempt's score",
+            conversation=conversation.id,
         )
         if config.assessment_type == "flashcards":
             await reschedule_deck(self._store, conversation.user_id, config.id, session)

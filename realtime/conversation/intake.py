@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from persistence.errors import ConversationClosed
+from persistence.errors import ConversationClosed, WriteFailed, WriterClosed
 from persistence.records import ConversationId, Message
 from persistence.store import Store
 from protocol.messages import (
@@ -31,11 +31,17 @@ __all__ = ["Intake", "Refused"]
 
 
 class Refused(Exception):
-    """A client frame the conversation refuses; ``code`` is the protocol's error code."""
+    """A client frame the conversation refuses; ``code`` is the protocol's error code.
 
-    def __init__(self, code: str, message: str) -> None:
+    Attributes:
+        clients_fault: counts toward the refused frames that close a socket (not a turn
+            the server could not store: the client is right to send it again).
+    """
+
+    def __init__(self, code: str, message: str, *, clients_fault: bool = True) -> None:
         super().__init__(message)
         self.code = code
+        self.clients_fault = clients_fault
 
 
 class Intake:
@@ -68,7 +74,9 @@ class Intake:
             True if a new turn was stored (False: a repeat, answered with its ack).
 
         Raises:
-            Refused: conversation_closed or rate_limited.
+            Refused: conversation_closed, rate_limited, or unavailable (the database
+                could not commit it: nothing is stored, nothing acknowledged, and the
+                same ``client_msg_id`` may be sent again).
         """
         if self.standing.closing or not allowed:
             await self._refuse_turn(conn, frame)
@@ -79,6 +87,10 @@ class Intake:
             )
         except ConversationClosed:
             raise Refused("conversation_closed", "the conversation is over") from None
+        except (WriteFailed, WriterClosed):
+            raise Refused(
+                "unavailable", "the turn could not be stored; send it again", clients_fault=False
+            ) from None
         message = appended.message
         ack = _ack(frame, message, duplicate=appended.duplicate)
         if appended.duplicate:

@@ -131,9 +131,18 @@ class Ownership:
 
     async def take_over(self) -> None:
         """This process claimed the lease of one that died: its reply in flight ends
-        ``interrupted`` (with the text it saved), and what it left is answered."""
+        ``interrupted``, and what it left is answered.
+
+        The reply keeps the text its clients were sent: the dead process kept it in
+        Redis before each delta went out, while its database copy is up to a flush
+        behind."""
         self.leased = True
-        for message in await self._store.conversations.interrupt_streaming(self._id):
+        kept: dict[str, str] = {}
+        for reply in await self._store.conversations.streaming(self._id):
+            if (text := await self._cluster.broker.reply_text(reply.id)) is not None:
+                kept[reply.id] = text
+        # One write, text and status: a socket that joins meanwhile reads both or neither.
+        for message in await self._store.conversations.interrupt_streaming(self._id, texts=kept):
             end = AssistantEnd(
                 message_id=MessageId(message.id),
                 status="interrupted",
@@ -158,8 +167,11 @@ class Ownership:
                     self._on_lost()
                 holder = await leases.holder_of(self._id)
                 if holder is not None:
+                    # The holder reads the turns from the database; a student's
+                    # ``complete`` is in no row, so it goes in the word sent.
+                    kind = "complete" if self._pipeline.pending("complete") else "work"
                     self._pipeline.jobs.clear()
-                    self._cluster.broker.send_control(holder, {"k": "work", "c": self._id})
+                    self._cluster.broker.send_control(holder, {"k": kind, "c": self._id})
                     return False
         except RedisError as error:
             if self.leased and leases.surely_held(self._id):

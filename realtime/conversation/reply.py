@@ -14,12 +14,16 @@ import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable
 
+from sqlalchemy.exc import DBAPIError
+
 from assessment.tutor import ReplyFailed
+from persistence.errors import WriteFailed
 from persistence.records import Message
 from persistence.records import MessageId as StoredMessageId
 from persistence.store import Store
 from protocol.messages import AssistantDelta, AssistantEnd, AssistantStart, MessageId
 from realtime.cluster import Cluster
+from realtime.conversation.persistent import persistent
 from realtime.conversation.transcript import Transcript
 from realtime.metrics import Metrics
 from realtime.settings import Settings
@@ -165,7 +169,19 @@ class Streamer:
             self._coalesce(live)
             if self._loop.time() - live.flushed_at >= self._settings.flush_seconds:
                 live.flushed_at = self._loop.time()
-                await self._store.conversations.flush_text(live.stored_id, live.text)
+                await self._flush(live)
+
+    async def _flush(self, live: LiveReply) -> None:
+        """Save the text so far, for a process that dies mid-reply. A flush the database
+        refuses is skipped: the next one, or the end, saves the text whole."""
+        try:
+            await self._store.conversations.flush_text(live.stored_id, live.text)
+        except (WriteFailed, DBAPIError, OSError) as error:
+            logger.warning(
+                "reply text not flushed (%s)",
+                error,
+                extra={"conversation": self._id, "message_id": live.message_id},
+            )
 
     def _coalesce(self, live: LiveReply) -> None:
         """Emit now if the window has passed, else once it has."""
@@ -199,7 +215,11 @@ class Streamer:
         if status == "error":
             self._metrics.reply_failures.inc()
         await asyncio.shield(
-            self._store.conversations.finish_message(live.stored_id, live.text, status)
+            persistent(
+                lambda: self._store.conversations.finish_message(live.stored_id, live.text, status),
+                what="reply's end",
+                conversation=self._id,
+            )
         )
         self.transcript.replace(live.stored_id, content=live.text, status=status)
         self.current = None

@@ -36,6 +36,7 @@ from realtime.conversation.completion import Completion
 from realtime.conversation.deck import deck_order
 from realtime.conversation.intake import Intake
 from realtime.conversation.ownership import Ownership
+from realtime.conversation.persistent import persistent
 from realtime.conversation.pipeline import Admission, Job, Pipeline, undone
 from realtime.conversation.reply import Streamer
 from realtime.conversation.room import Room
@@ -302,8 +303,12 @@ class ConversationRuntime(Intake):
                 self.session, read, opening=in_reply_to is None, answered=answered
             )
         metadata = reply.metadata | {"in_reply_to": in_reply_to}
-        message = await self._store.conversations.start_assistant(
-            self.id, metadata=metadata, grades=grades
+        message = await persistent(
+            lambda: self._store.conversations.start_assistant(
+                self.id, metadata=metadata, grades=grades
+            ),
+            what="reply's start",
+            conversation=self.id,
         )
         if grades is not None:
             self.completion.progress(self.session)
@@ -336,6 +341,12 @@ class ConversationRuntime(Intake):
         live = self.streamer.current
         outdated = transcript.streaming_besides(None if live is None else live.stored_id)
         if not newer and not outdated and transcript.complete:
+            # Nothing new, but this process may have handed its jobs to a holder that
+            # died since: what the transcript leaves undone is queued again.
+            if self.standing.status == "active":
+                for job in undone(transcript, finished=False):
+                    if job not in self.pipeline.jobs:
+                        self.pipeline.enqueue(job)
             return
         conversation = await self._store.conversations.get(self.id)
         messages = await self._store.conversations.messages_after(self.id, 0, limit=1_000_000)

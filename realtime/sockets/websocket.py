@@ -234,7 +234,8 @@ async def _read(
         except Refused as refused:
             _refuse(conn, hub, refused.code, str(refused), _ref(frame))
             try:
-                session.refused(now)
+                if refused.clients_fault:
+                    session.refused(now)
             except ProtocolViolation as violation:
                 conn.close(violation.close_code)
         except ProtocolViolation as violation:

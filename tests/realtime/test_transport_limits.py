@@ -1,9 +1,11 @@
-"""The bounds on connections: headers' size, a client that stops reading."""
+"""The bounds on connections: headers' size, a client that stops reading; a WebSocket's
+frames of one loop iteration written at once."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+from typing import Any
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -22,6 +24,8 @@ class _Transport(asyncio.Transport):
         super().__init__()
         self.aborted = asyncio.Event()
         self.closing = False
+        self.writes: list[bytes] = []
+        self._wrote = asyncio.Event()
 
     def abort(self) -> None:
         self.aborted.set()
@@ -36,14 +40,23 @@ class _Transport(asyncio.Transport):
         return ("127.0.0.1", 1) if name in ("sockname", "peername") else default
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+        self._wrote.set()
+
+    async def until_writes(self, count: int) -> list[bytes]:
+        """The writes, once there are ``count`` of them."""
+        async with asyncio.timeout(TIMEOUT):
+            while len(self.writes) < count:
+                self._wrote.clear()
+                await self._wrote.wait()
+        return self.writes
+
+
+def _config(app: Any = None) -> uvicorn.Config:
+    async def nothing(scope: object, receive: object, send: object) -> None:
         pass
 
-
-def _config() -> uvicorn.Config:
-    async def app(scope: object, receive: object, send: object) -> None:
-        pass
-
-    config = uvicorn.Config(app, ws="websockets-sansio")
+    config = uvicorn.Config(app or nothing, ws="websockets-sansio")
     config.load()
     return config
 
@@ -76,6 +89,49 @@ async def test_a_websocket_client_that_stops_reading_is_dropped() -> None:
     protocol.connection_made(transport)
     protocol.pause_writing()
     await asyncio.wait_for(transport.aborted.wait(), TIMEOUT)
+
+
+_UPGRADE = (
+    b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+
+
+def _text_frame(text: bytes) -> bytes:
+    """A short text frame as a server sends it (final, unmasked)."""
+    return b"\x81" + bytes([len(text)]) + text
+
+
+async def test_a_websockets_frames_of_one_iteration_leave_in_one_write() -> None:
+    """Three frames sent without a pause are one write, in order; the frames sent just
+    before a close leave ahead of it, in the close's write."""
+    sent = asyncio.Event()
+    go_on = asyncio.Event()
+
+    async def app(scope: object, receive: Any, send: Any) -> None:
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept"})
+        for text in ("one", "two", "three"):
+            await send({"type": "websocket.send", "text": text})
+        sent.set()
+        await go_on.wait()
+        await send({"type": "websocket.send", "text": "last"})
+        await send({"type": "websocket.close", "code": 1000})
+
+    protocol = bounded_websocket_protocol(60)(
+        config=_config(app), server_state=ServerState(), app_state={}
+    )
+    transport = _Transport()
+    protocol.connection_made(transport)
+    protocol.data_received(_UPGRADE)
+    async with asyncio.timeout(TIMEOUT):
+        await sent.wait()
+    handshake, frames = await transport.until_writes(2)  # the flush: the next iteration
+    assert handshake.startswith(b"HTTP/1.1 101")
+    assert frames == b"".join(_text_frame(text) for text in (b"one", b"two", b"three"))
+    go_on.set()
+    assert (await transport.until_writes(3))[2] == _text_frame(b"last") + b"\x88\x02\x03\xe8"
+    protocol.connection_lost(None)
 
 
 async def test_headers_past_the_limit_are_refused_with_431(settings: Settings) -> None:

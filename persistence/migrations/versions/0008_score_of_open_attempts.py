@@ -27,17 +27,18 @@ _SCORE = "UPDATE conversations SET mastery_score = (item->>'score')::float WHERE
 _SCORE_WHILE_OPEN = _SCORE + " AND status = 'active'"
 if _EARLIER.count(_SCORE) != 1:
     raise RuntimeError("0003's turn batch function is not the one this migration changes")
+FUNCTION = _EARLIER.replace(_SCORE, _SCORE_WHILE_OPEN)
 
 
-def _replacing(function: str) -> str:
+def replacing(function: str) -> str:
     return function.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
 
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(_replacing(_EARLIER.replace(_SCORE, _SCORE_WHILE_OPEN)))
+        op.execute(replacing(FUNCTION))
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(_replacing(_EARLIER))
+        op.execute(replacing(_EARLIER))

@@ -20,9 +20,11 @@ from persistence.store import Store
 from protocol.codec import encode
 from protocol.errors import CLOSE_SERVER_RESTART
 from protocol.messages import (
+    Ack,
     AssistantDelta,
     AssistantEnd,
     ConversationInfo,
+    MessageFrame,
     MessageId,
     ServerFrame,
     Welcome,
@@ -287,7 +289,22 @@ class Room:
                     conn.send(AssistantEnd(message_id=message_id, status=status, length=len(text)))
                     finished.append(message_id)
             frames, later = self._frames(rows, remote)
+            own = conn.own_turns()
             for frame in frames:
+                if (
+                    isinstance(frame, MessageFrame)
+                    and frame.client_msg_id is not None
+                    and frame.client_msg_id in own
+                ):
+                    # The client's own turn, stored, its ack still to come: the ack now
+                    # (the protocol sends its sender no message for it), and the event's
+                    # ack, when it comes, finds the seq held and is dropped.
+                    frame = Ack(
+                        client_msg_id=frame.client_msg_id,
+                        message_id=frame.id,
+                        seq=frame.seq,
+                        duplicate=False,
+                    )
                 conn.send(frame)  # counted: too much to send closes 4408, and hello replays
             if conversation.status != "active" and not conn.completed:
                 # Only this socket missed it: the others have theirs.

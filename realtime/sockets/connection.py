@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from protocol.codec import encode
 from protocol.errors import CLOSE_SLOW
 from protocol.messages import (
+    Ack,
     AssistantDelta,
     AssistantEnd,
     AssistantStart,
@@ -75,6 +76,7 @@ class Connection:
         "on_gap",
         "on_ready",
         "resync_scheduled",
+        "storing",
     )
 
     def __init__(
@@ -99,6 +101,10 @@ class Connection:
         self.on_ready: Callable[[], None] = _nothing
         self.on_gap: Callable[[], None] = _nothing
         self.resync_scheduled = False
+        # The client_msg_id of the turn being stored for this client (one at a time: the
+        # socket's next frame is read once it is): a resync that finds the turn stored
+        # sends its ack, not its message.
+        self.storing: str | None = None
         self.completed = False  # sent ``completed``
         self.close_code: int | None = None
         self._buffer: list[Event] | None = []
@@ -184,6 +190,18 @@ class Connection:
         """Replies this client holds mid-stream, with the text length it holds."""
         return self._held
 
+    def own_turns(self) -> set[str]:
+        """The client's turns stored and not yet acknowledged to it: the one being
+        stored, and those whose event (with its ack) is held back during a resync."""
+        own: set[str] = {
+            ack.client_msg_id
+            for event in self._buffer or ()
+            if isinstance(ack := event.for_origin, Ack) and event.origin == self.id
+        }
+        if self.storing is not None:
+            own.add(self.storing)
+        return own
+
     def deliver(self, event: Event) -> None:
         """Take one event of the conversation (the broker's callback)."""
         if self._buffer is not None:
@@ -256,8 +274,8 @@ class Connection:
     def _already_held(self, frame: ServerFrame) -> ServerFrame | None:
         """What is left to send of an event about a message the client has (part of)."""
         match frame:
-            case MessageFrame() | AssistantStart():
-                return None
+            case MessageFrame() | AssistantStart() | Ack():
+                return None  # an ack among them: a resync sent it already
             case AssistantDelta() if frame.message_id in self._held:
                 held = self._held[frame.message_id]
                 end = frame.offset + len(frame.text)

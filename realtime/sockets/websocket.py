@@ -257,7 +257,11 @@ async def _handle(
         case Send():
             if conn.observer:
                 raise Refused("not_allowed", "observers cannot send")
-            stored = await runtime.submit_turn(conn, frame, limiter.allows(now))
+            conn.storing = frame.client_msg_id
+            try:
+                stored = await runtime.submit_turn(conn, frame, limiter.allows(now))
+            finally:
+                conn.storing = None
             if stored:
                 limiter.record(now)
             hub.metrics.ack_latency.observe(asyncio.get_running_loop().time() - now)

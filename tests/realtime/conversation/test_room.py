@@ -10,7 +10,7 @@ import pytest
 
 from persistence.records import AssessmentConfig, Conversation
 from persistence.store import Store
-from protocol.messages import MessageId, Progress
+from protocol.messages import Ack, ClientMsgId, MessageId, Progress
 from realtime.auth import Identity
 from realtime.cluster.broker import Event, InProcessBroker
 from realtime.conversation.reply import Streamer
@@ -164,3 +164,69 @@ async def test_turns_read_from_the_database_go_before_their_event(
         conn.close(1000, flush=True)
     sent = [(f["type"], f.get("seq")) for f in _sent(conn)]
     assert sent == [("welcome", None), ("message", 1), ("message", 2), ("progress", None)]
+
+
+async def _own_turn(store: Store, conversation: Conversation, conn: Connection) -> Event:
+    """The socket's turn, stored as seq 2, and its event (the ack, to its sender)."""
+    turn = (await store.conversations.append_user_turn(conversation.id, "t1", "Paris")).message
+    ack = Ack(
+        client_msg_id=ClientMsgId("t1"), message_id=MessageId(turn.id), seq=2, duplicate=False
+    )
+    return Event(
+        conversation_id=conversation.id,
+        frame=message_frame(turn),
+        seq=2,
+        origin=conn.id,
+        for_origin=ack,
+    )
+
+
+async def _resynced(room: Room, conn: Connection) -> None:
+    """Resync every socket (as when Redis came back); return once ``conn`` is sent to."""
+    ready = asyncio.Event()
+    conn.on_ready = ready.set
+    room.resync_all()
+    async with asyncio.timeout(TIMEOUT):
+        await ready.wait()
+
+
+async def test_a_resync_acknowledges_the_turn_its_socket_is_storing(
+    store: Store, assessment: AssessmentConfig, conversation: Conversation
+) -> None:
+    """A resync (Redis came back) that finds the socket's own turn stored, its ack not
+    yet sent, sends the ack and no message for it; the turn's event, when it comes, adds
+    nothing: the socket sees each seq once."""
+    await _opened(store, conversation)
+    broker = InProcessBroker()
+    room = await _room(store, assessment, conversation, broker)
+    conn = _socket(conversation)
+    async with room.join(conn):
+        await room.replay(conn, 1)
+        conn.storing = "t1"
+        event = await _own_turn(store, conversation, conn)
+        await _resynced(room, conn)
+        conn.storing = None
+        broker.publish(event)
+        conn.close(1000, flush=True)
+    sent = [(f["type"], f.get("seq")) for f in _sent(conn)]
+    assert sent == [("welcome", None), ("ack", 2)]
+
+
+async def test_a_resync_acknowledges_a_turn_whose_ack_it_holds_back(
+    store: Store, assessment: AssessmentConfig, conversation: Conversation
+) -> None:
+    """The turn's event (with its ack) came while the socket was being resynced: the
+    resync sends the ack, not the message, and the held-back event adds nothing."""
+    await _opened(store, conversation)
+    broker = InProcessBroker()
+    room = await _room(store, assessment, conversation, broker)
+    conn = _socket(conversation)
+    async with room.join(conn):
+        await room.replay(conn, 1)
+        event = await _own_turn(store, conversation, conn)
+        conn.resync()  # events are held back from here
+        broker.publish(event)
+        await _resynced(room, conn)
+        conn.close(1000, flush=True)
+    sent = [(f["type"], f.get("seq")) for f in _sent(conn)]
+    assert sent == [("welcome", None), ("ack", 2)]

@@ -232,28 +232,20 @@ class ConversationStore:
         async with self._db.write() as conn:
             query = select(messages).where(*where).order_by(messages.c.seq)
             rows = (await conn.execute(query)).mappings().all()
-            for row in rows:
-                content = row["content"]
-                text = (texts or {}).get(row["id"])
-                if text is not None and len(text) > len(content) and text.startswith(content):
-                    content = text
-                ended.append(
-                    dataclasses.replace(
-                        from_row(Message, row), status="interrupted", content=content
-                    )
-                )
-            if rows and not texts:
+            if rows:
                 ids = [row["id"] for row in rows]
                 await conn.execute(
                     update(messages).where(messages.c.id.in_(ids)).values(status="interrupted")
                 )
-            elif rows:
-                for message in ended:
+            for row in rows:
+                message = dataclasses.replace(from_row(Message, row), status="interrupted")
+                text = (texts or {}).get(message.id, "")
+                if len(text) > len(message.content) and text.startswith(message.content):
+                    message = dataclasses.replace(message, content=text)
                     await conn.execute(
-                        update(messages)
-                        .where(messages.c.id == message.id)
-                        .values(status="interrupted", content=message.content)
+                        update(messages).where(messages.c.id == message.id).values(content=text)
                     )
+                ended.append(message)
         return ended
 
     async def message(self, message_id: str) -> Message | None:

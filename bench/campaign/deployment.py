@@ -34,10 +34,7 @@ TURNS_BETWEEN = 5  # turns acknowledged after a fault before the next: the stude
 class Deployment:
     """The servers, what they stand on, and the students using them."""
 
-    def __init__(
-        self, folder: Path, database_url: str, *, processes: int, redis: RedisServer | None
-    ) -> None:
-        self.folder = folder
+    def __init__(self, database_url: str, *, processes: int, redis: RedisServer | None) -> None:
         self.database_url = database_url
         self.redis = redis
         env = {
@@ -207,7 +204,7 @@ async def deployed(
             await admin.close()
         url = postgres.url(database)
     redis = RedisServer() if processes > 1 else None
-    deployment = Deployment(folder, url, processes=processes, redis=redis)
+    deployment = Deployment(url, processes=processes, redis=redis)
     try:
         if redis is not None:
             await redis.start()

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from persistence.errors import WriteFailed
 
-__all__ = ["RETRY_DELAYS", "persistent"]
+__all__ = ["RETRY_DELAYS", "persistent", "refused"]
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -26,20 +26,25 @@ logger = logging.getLogger(__name__)
 RETRY_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)  # seconds; then every 2 s
 
 
-async def persistent(write: Callable[[], Awaitable[T]], *, what: str, conversation: str) -> T:
-    """``write()``'s result, calling it again after each refusal until it succeeds.
+def refused(error: Exception) -> bool:
+    """Whether ``error`` is the database refusing a write: one the group-commit writer
+    could not commit, or a connection lost or refused. A constraint violation is a bug,
+    not a refusal."""
+    if isinstance(error, IntegrityError):
+        return False
+    return isinstance(error, WriteFailed | DBAPIError | OSError)
 
-    A refusal is the database's: a write the group-commit writer could not commit, or a
-    connection lost or refused. A constraint violation is a bug, not a refusal, and is
-    raised at once, as is everything else.
-    """
+
+async def persistent(write: Callable[[], Awaitable[T]], *, what: str, conversation: str) -> T:
+    """``write()``'s result, calling it again after each refusal (see :func:`refused`)
+    until it succeeds; anything else is raised at once."""
     attempt = 0
     while True:
         try:
             return await write()
-        except IntegrityError:
-            raise
-        except (WriteFailed, DBAPIError, OSError) as error:
+        except Exception as error:
+            if not refused(error):
+                raise
             delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
             if attempt == 0:
                 logger.warning(

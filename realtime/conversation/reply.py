@@ -14,16 +14,13 @@ import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable
 
-from sqlalchemy.exc import DBAPIError
-
 from assessment.tutor import ReplyFailed
-from persistence.errors import WriteFailed
 from persistence.records import Message
 from persistence.records import MessageId as StoredMessageId
 from persistence.store import Store
 from protocol.messages import AssistantDelta, AssistantEnd, AssistantStart, MessageId
 from realtime.cluster import Cluster
-from realtime.conversation.persistent import persistent
+from realtime.conversation.persistent import persistent, refused
 from realtime.conversation.transcript import Transcript
 from realtime.metrics import Metrics
 from realtime.settings import Settings
@@ -176,7 +173,9 @@ class Streamer:
         refuses is skipped: the next one, or the end, saves the text whole."""
         try:
             await self._store.conversations.flush_text(live.stored_id, live.text)
-        except (WriteFailed, DBAPIError, OSError) as error:
+        except Exception as error:
+            if not refused(error):
+                raise
             logger.warning(
                 "reply text not flushed (%s)",
                 error,

@@ -167,8 +167,12 @@ class ConversationRuntime(Intake):
             self._mark_opened()
         if self.standing.status == "active":
             # A completion still queued (kept by a reload) is not queued twice.
-            finished = self.session.finished and not self.pipeline.jobs
-            for job in undone(self.transcript, finished=finished):
+            self._queue_undone(finished=self.session.finished and not self.pipeline.jobs)
+
+    def _queue_undone(self, *, finished: bool) -> None:
+        """Queue what the transcript leaves undone and is not queued already."""
+        for job in undone(self.transcript, finished=finished):
+            if job not in self.pipeline.jobs:
                 self.pipeline.enqueue(job)
 
     @property
@@ -344,9 +348,7 @@ class ConversationRuntime(Intake):
             # Nothing new, but this process may have handed its jobs to a holder that
             # died since: what the transcript leaves undone is queued again.
             if self.standing.status == "active":
-                for job in undone(transcript, finished=False):
-                    if job not in self.pipeline.jobs:
-                        self.pipeline.enqueue(job)
+                self._queue_undone(finished=False)
             return
         conversation = await self._store.conversations.get(self.id)
         messages = await self._store.conversations.messages_after(self.id, 0, limit=1_000_000)
